@@ -1,0 +1,338 @@
+// Package hashcat runs a real hashcat binary on SN27 challenges (mode 610,
+// mask attack) and parses what it prints. It never uses a shell: every value
+// is passed as its own argument, and the custom charset as hex.
+package hashcat
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/sn27/sn27/internal/pow"
+)
+
+// Config says how to run hashcat; the flag names are the Python miner's.
+type Config struct {
+	Path            string // --miner.hashcat.path
+	WorkloadProfile int    // --miner.hashcat.workload.profile: 1 low .. 4 insane
+	ExtendedOptions string // --miner.hashcat.extended.options: split on white space
+	DeviceTypes     string // --miner.hashcat.device.types: hashcat -D, e.g. "2" (GPU); empty = hashcat's choice
+}
+
+// DefaultConfig returns the Python miner's defaults, except that the device
+// types are left to hashcat (the reference forces -D 2, which fails on a
+// machine without a GPU).
+func DefaultConfig() Config {
+	return Config{Path: "hashcat", WorkloadProfile: 3}
+}
+
+// Exit codes of hashcat.
+const (
+	exitCracked   = 0
+	exitExhausted = 1
+	exitRuntime   = 4 // --runtime limit reached
+)
+
+// ErrExhausted means hashcat searched the whole keyspace without a match.
+var ErrExhausted = errors.New("hashcat: keyspace exhausted without a match")
+
+// maxOutput bounds what is kept of hashcat's stdout and stderr.
+const maxOutput = 1 << 20
+
+// Runner runs one hashcat process at a time.
+type Runner struct {
+	cfg   Config
+	extra []string
+	sem   chan struct{}
+	seq   atomic.Uint64
+}
+
+// New validates cfg and returns a runner.
+func New(cfg Config) (*Runner, error) {
+	if cfg.Path == "" {
+		return nil, errors.New("hashcat path is empty")
+	}
+	if cfg.WorkloadProfile < 1 || cfg.WorkloadProfile > 4 {
+		return nil, fmt.Errorf("hashcat workload profile %d: want 1 to 4", cfg.WorkloadProfile)
+	}
+	for _, c := range cfg.DeviceTypes {
+		if c != ',' && (c < '1' || c > '3') {
+			return nil, fmt.Errorf("hashcat device types %q: want a comma-separated list of 1 (CPU), 2 (GPU), 3 (FPGA/other)", cfg.DeviceTypes)
+		}
+	}
+	extra := strings.Fields(cfg.ExtendedOptions)
+	for _, o := range extra {
+		if !strings.HasPrefix(o, "-") {
+			return nil, fmt.Errorf("hashcat extended option %q: every option must start with '-' (use --opt=value for values)", o)
+		}
+	}
+	return &Runner{cfg: cfg, extra: extra, sem: make(chan struct{}, 1)}, nil
+}
+
+// Version returns what `hashcat --version` prints, e.g. "v6.2.6".
+func (r *Runner) Version(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, r.cfg.Path, "--version").Output()
+	if err != nil {
+		return "", fmt.Errorf("run %s --version: %w", r.cfg.Path, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+func (r *Runner) acquire(ctx context.Context) error {
+	select {
+	case r.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for hashcat: %w", ctx.Err())
+	}
+}
+
+func (r *Runner) release() { <-r.sem }
+
+// args returns hashcat's arguments for a mask attack on c, options first.
+func (r *Runner) args(c pow.Challenge, more ...string) []string {
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	session := fmt.Sprintf("sn27-%d-%d-%x", os.Getpid(), r.seq.Add(1), rnd)
+	a := []string{
+		"-m", pow.Mode, "-a", "3",
+		"-w", strconv.Itoa(r.cfg.WorkloadProfile),
+		"--potfile-disable", "--restore-disable", "--logfile-disable",
+		"--session", session, "--quiet",
+		"--hex-charset", "-1", hex.EncodeToString([]byte(c.Chars)),
+	}
+	if r.cfg.DeviceTypes != "" {
+		a = append(a, "-D", r.cfg.DeviceTypes)
+	}
+	a = append(a, more...)
+	a = append(a, r.extra...)
+	return append(a, c.Hash+":"+c.Salt, c.Mask)
+}
+
+// Solve cracks c with hashcat. c must have passed pow.Parse. It returns the
+// password, ErrExhausted, or an error saying what hashcat printed. When ctx
+// ends, the process is killed.
+func (r *Runner) Solve(ctx context.Context, c pow.Challenge) (string, error) {
+	if err := r.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer r.release()
+	stdout, stderr, code, err := r.run(ctx, r.args(c))
+	if err != nil {
+		return "", err
+	}
+	switch code {
+	case exitCracked:
+		pw, ok, err := ParseCracked(stdout, c.Hash, c.Salt)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "", fmt.Errorf("hashcat exited 0 but printed no cracked line for the hash; output: %s", tail(stdout))
+		}
+		return pw, nil
+	case exitExhausted:
+		return "", ErrExhausted
+	default:
+		return "", exitError(code, stdout, stderr)
+	}
+}
+
+func exitError(code int, stdout, stderr []byte) error {
+	msg := tail(stderr)
+	if msg == "" {
+		msg = tail(stdout)
+	}
+	return fmt.Errorf("hashcat exited with code %d: %s", code, msg)
+}
+
+// run starts hashcat and waits. It returns the exit code; err is set only
+// when hashcat could not run or ctx ended.
+func (r *Runner) run(ctx context.Context, args []string) (stdout, stderr []byte, code int, err error) {
+	cmd := exec.CommandContext(ctx, r.cfg.Path, args...)
+	var out, errb limitedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.WaitDelay = 2 * time.Second
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		return out.Bytes(), errb.Bytes(), -1, fmt.Errorf("hashcat stopped: %w", ctx.Err())
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return out.Bytes(), errb.Bytes(), ee.ExitCode(), nil
+	}
+	if err != nil {
+		return nil, nil, -1, fmt.Errorf("run hashcat %s: %w", r.cfg.Path, err)
+	}
+	return out.Bytes(), errb.Bytes(), 0, nil
+}
+
+// ParseCracked finds the line "<hash>:<salt>:<password>" in hashcat's output
+// and returns the password, decoding hashcat's $HEX[...] form. The hash is
+// matched without regard to case.
+func ParseCracked(out []byte, hash, salt string) (string, bool, error) {
+	prefix := hash + ":" + salt + ":"
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 0, 4096), maxOutput)
+	for sc.Scan() {
+		line := strings.TrimRight(sc.Text(), "\r")
+		if len(line) < len(prefix) || !strings.EqualFold(line[:len(prefix)], prefix) {
+			continue
+		}
+		pw := line[len(prefix):]
+		if strings.HasPrefix(pw, "$HEX[") && strings.HasSuffix(pw, "]") {
+			b, err := hex.DecodeString(pw[5 : len(pw)-1])
+			if err != nil {
+				return "", false, fmt.Errorf("hashcat printed a malformed $HEX[] password: %w", err)
+			}
+			pw = string(b)
+		}
+		return pw, true, nil
+	}
+	if err := sc.Err(); err != nil {
+		return "", false, fmt.Errorf("read hashcat output: %w", err)
+	}
+	return "", false, nil
+}
+
+// Status is the part of one hashcat --status-json line we use.
+type Status struct {
+	Progress []uint64 `json:"progress"`
+	Devices  []struct {
+		Name  string  `json:"device_name"`
+		Type  string  `json:"device_type"`
+		Speed float64 `json:"speed"` // hashes per second
+	} `json:"devices"`
+}
+
+// Speed returns the sum of the devices' speeds in hashes per second.
+func (s Status) Speed() float64 {
+	var sum float64
+	for _, d := range s.Devices {
+		sum += d.Speed
+	}
+	return sum
+}
+
+// ParseStatus returns the status lines (JSON objects with "devices") found in
+// hashcat's --status-json output, in order. Other lines are ignored.
+func ParseStatus(out []byte) ([]Status, error) {
+	var st []Status
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 0, 4096), maxOutput)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 || line[0] != '{' || !bytes.Contains(line, []byte(`"devices"`)) {
+			continue
+		}
+		var s Status
+		if err := json.Unmarshal(line, &s); err != nil {
+			return st, fmt.Errorf("parse hashcat status line: %w", err)
+		}
+		st = append(st, s)
+	}
+	if err := sc.Err(); err != nil {
+		return st, fmt.Errorf("read hashcat output: %w", err)
+	}
+	return st, nil
+}
+
+// Rate is a measured hashcat speed.
+type Rate struct {
+	HashesPerSecond float64 // the last status line's speed, summed over devices
+	Devices         []string
+	Startup         time.Duration // from process start to the first status line
+}
+
+// Benchmark runs a real mask attack on c (which must have no answer within
+// the time) for the given duration and returns hashcat's reported speed.
+func (r *Runner) Benchmark(ctx context.Context, c pow.Challenge, d time.Duration) (Rate, error) {
+	if err := r.acquire(ctx); err != nil {
+		return Rate{}, err
+	}
+	defer r.release()
+	secs := max(int(d.Seconds()), 2)
+	args := r.args(c, "--status", "--status-json", "--status-timer", "1", "--runtime", strconv.Itoa(secs))
+	cmd := exec.CommandContext(ctx, r.cfg.Path, args...)
+	var errb limitedBuffer
+	cmd.Stderr = &errb
+	cmd.WaitDelay = 2 * time.Second
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		return Rate{}, fmt.Errorf("hashcat stdout: %w", err)
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return Rate{}, fmt.Errorf("start hashcat %s: %w", r.cfg.Path, err)
+	}
+	var rate Rate
+	var all limitedBuffer
+	sc := bufio.NewScanner(pipe)
+	sc.Buffer(make([]byte, 0, 4096), maxOutput)
+	for sc.Scan() {
+		_, _ = all.Write(append(sc.Bytes(), '\n'))
+		st, err := ParseStatus(sc.Bytes())
+		if err != nil || len(st) == 0 {
+			continue
+		}
+		if rate.Startup == 0 {
+			rate.Startup = time.Since(start)
+		}
+		if s := st[0].Speed(); s > 0 {
+			rate.HashesPerSecond = s
+			rate.Devices = rate.Devices[:0]
+			for _, dv := range st[0].Devices {
+				rate.Devices = append(rate.Devices, dv.Name)
+			}
+		}
+	}
+	err = cmd.Wait()
+	if ctx.Err() != nil {
+		return rate, fmt.Errorf("hashcat benchmark stopped: %w", ctx.Err())
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if c := ee.ExitCode(); c != exitRuntime && c != exitExhausted {
+			return rate, exitError(c, all.Bytes(), errb.Bytes())
+		}
+	} else if err != nil {
+		return rate, fmt.Errorf("wait for hashcat: %w", err)
+	}
+	if rate.HashesPerSecond == 0 {
+		return rate, fmt.Errorf("hashcat reported no speed in %d s; output: %s", secs, tail(all.Bytes()))
+	}
+	return rate, nil
+}
+
+// limitedBuffer keeps the last maxOutput bytes written to it.
+type limitedBuffer struct{ b []byte }
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	l.b = append(l.b, p...)
+	if over := len(l.b) - maxOutput; over > 0 {
+		l.b = append(l.b[:0], l.b[over:]...)
+	}
+	return len(p), nil
+}
+
+func (l *limitedBuffer) Bytes() []byte { return l.b }
+
+// tail returns the last lines of out, trimmed, for error messages.
+func tail(out []byte) string {
+	s := strings.TrimSpace(string(out))
+	if len(s) > 600 {
+		s = "..." + s[len(s)-600:]
+	}
+	return s
+}
