@@ -23,7 +23,7 @@ func TestParseCracked(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		name, out, hash, salt, want string
-		found, wantErr             bool
+		found, wantErr              bool
 	}{
 		{"real hashcat, $HEX for a colon", string(real), colonHash, "00ff", "a:b", true, false},
 		{"plain", "noise\n$BLAKE2$ab:0011:pa$$\n", "$BLAKE2$ab", "0011", "pa$$", true, false},
