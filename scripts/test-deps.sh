@@ -36,3 +36,6 @@ if [ ! -d "${HOME}/.cache/hashcat/kernels" ] || [ -z "$(ls -A "${HOME}/.cache/ha
     '$BLAKE2$6923db371d9eff484ea9966add33a599526e59a7e513b997d1b4fa26c939ebd9169f042d177c19f701c079b793626736c1c0f19a863254738077ab5423c05290:0011223344556677' \
     -1 abc123 '?1?1?1?1?1?1' >/dev/null 2>&1 || true
 fi
+
+# polkadot.js (pinned in ../shared/localchain) for the sr25519/SS58 interop tests.
+"$(dirname "$0")/node-deps.sh" >/dev/null

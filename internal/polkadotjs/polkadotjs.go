@@ -1,0 +1,95 @@
+// Package polkadotjs runs polkadot.js (the pinned packages of
+// ../shared/localchain, with Node) as an independent sr25519/SS58
+// implementation for interoperability tests.
+package polkadotjs
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+)
+
+//go:embed sr25519.cjs
+var script []byte
+
+var (
+	depsOnce sync.Once
+	deps     string
+	depsErr  error
+)
+
+// nodeModules returns the pinned node_modules folder, installing it once.
+func nodeModules(ctx context.Context) (string, error) {
+	depsOnce.Do(func() {
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts", "node-deps.sh"))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			depsErr = fmt.Errorf("install polkadot.js deps: %v: %s", err, stderr.String())
+			return
+		}
+		deps = strings.TrimSpace(string(out))
+	})
+	return deps, depsErr
+}
+
+func call(ctx context.Context, req, resp any) error {
+	mods, err := nodeModules(ctx)
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp("", "sr25519-*.cjs")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(script); err != nil {
+		f.Close()
+		return err
+	}
+	f.Close()
+	in, _ := json.Marshal(req)
+	cmd := exec.CommandContext(ctx, "node", f.Name())
+	cmd.Env = append(os.Environ(), "NODE_PATH="+mods)
+	cmd.Stdin = bytes.NewReader(in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("node sr25519.cjs: %v: %s", err, stderr.String())
+	}
+	return json.Unmarshal(out, resp)
+}
+
+// Sign signs message (UTF-8) with the key of a secret URI such as "//Alice"
+// and returns its SS58 address and the "0x" signature.
+func Sign(ctx context.Context, uri, message string) (address, signature string, err error) {
+	var r struct{ Address, Signature string }
+	err = call(ctx, map[string]string{"op": "sign", "uri": uri, "message": message}, &r)
+	return r.Address, r.Signature, err
+}
+
+// Verify checks a "0x" signature of message by address.
+func Verify(ctx context.Context, address, message, signature string) (bool, error) {
+	var r struct{ Valid bool }
+	err := call(ctx, map[string]string{"op": "verify", "address": address, "message": message, "signature": signature}, &r)
+	return r.Valid, err
+}
+
+// Address returns the SS58 address of a secret URI.
+func Address(ctx context.Context, uri string) (string, error) {
+	var r struct{ Address string }
+	err := call(ctx, map[string]string{"op": "address", "uri": uri}, &r)
+	return r.Address, err
+}
