@@ -54,6 +54,6 @@ with the Python miners and validators of the network.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newPowCmd(), newBenchCmd(), newDemoCmd())
+	root.AddCommand(newPowCmd(), newBenchCmd(), newDemoCmd(), newWalletCmd())
 	return root
 }

@@ -29,13 +29,22 @@ func (e *Encoder) Data() []byte { return e.buf }
 func (e *Encoder) U8(v uint8) *Encoder { e.buf = append(e.buf, v); return e }
 
 // U16 appends a little-endian uint16.
-func (e *Encoder) U16(v uint16) *Encoder { e.buf = binary.LittleEndian.AppendUint16(e.buf, v); return e }
+func (e *Encoder) U16(v uint16) *Encoder {
+	e.buf = binary.LittleEndian.AppendUint16(e.buf, v)
+	return e
+}
 
 // U32 appends a little-endian uint32.
-func (e *Encoder) U32(v uint32) *Encoder { e.buf = binary.LittleEndian.AppendUint32(e.buf, v); return e }
+func (e *Encoder) U32(v uint32) *Encoder {
+	e.buf = binary.LittleEndian.AppendUint32(e.buf, v)
+	return e
+}
 
 // U64 appends a little-endian uint64.
-func (e *Encoder) U64(v uint64) *Encoder { e.buf = binary.LittleEndian.AppendUint64(e.buf, v); return e }
+func (e *Encoder) U64(v uint64) *Encoder {
+	e.buf = binary.LittleEndian.AppendUint64(e.buf, v)
+	return e
+}
 
 // U128 appends a little-endian 128-bit integer given as two halves.
 func (e *Encoder) U128(lo, hi uint64) *Encoder { return e.U64(lo).U64(hi) }
