@@ -6,9 +6,10 @@ set -euo pipefail
 # Debian packages the tests use, and why:
 #   hashcat, pocl-opencl-icd  the real hashcat, on the CPU through PoCL (challenge tests)
 #   python3                   Python's hashlib as an independent BLAKE2b (pow fixtures)
+#   python3-nacl              PyNaCl (libsodium) encrypts/decrypts $NACL coldkeys (wallet interop)
 #   docker.io                 the real Docker engine (allocation tests)
 #   openssh-client            the real ssh client logging into allocated containers
-packages=(hashcat pocl-opencl-icd python3 docker.io openssh-client)
+packages=(hashcat pocl-opencl-icd python3 python3-nacl docker.io openssh-client)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -20,6 +20,9 @@ import (
 //go:embed sr25519.cjs
 var script []byte
 
+//go:embed neurons.cjs
+var neuronsScript []byte
+
 var (
 	depsOnce sync.Once
 	deps     string
@@ -44,7 +47,9 @@ func nodeModules(ctx context.Context) (string, error) {
 	return deps, depsErr
 }
 
-func call(ctx context.Context, req, resp any) error {
+func call(ctx context.Context, req, resp any) error { return run(ctx, script, req, resp) }
+
+func run(ctx context.Context, script []byte, req, resp any) error {
 	mods, err := nodeModules(ctx)
 	if err != nil {
 		return err
@@ -61,13 +66,14 @@ func call(ctx context.Context, req, resp any) error {
 	f.Close()
 	in, _ := json.Marshal(req)
 	cmd := exec.CommandContext(ctx, "node", f.Name())
+	cmd.Dir = os.TempDir()
 	cmd.Env = append(os.Environ(), "NODE_PATH="+mods)
 	cmd.Stdin = bytes.NewReader(in)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return fmt.Errorf("node sr25519.cjs: %v: %s", err, stderr.String())
+		return fmt.Errorf("node %s: %v: %s", filepath.Base(f.Name()), err, stderr.String())
 	}
 	return json.Unmarshal(out, resp)
 }
@@ -87,9 +93,47 @@ func Verify(ctx context.Context, address, message, signature string) (bool, erro
 	return r.Valid, err
 }
 
+// MortalEra returns polkadot.js's encoding of a mortal era ("0x...").
+func MortalEra(ctx context.Context, current, period uint64) (string, error) {
+	var r struct{ Era string }
+	err := call(ctx, map[string]any{"op": "era", "current": current, "period": period}, &r)
+	return r.Era, err
+}
+
 // Address returns the SS58 address of a secret URI.
 func Address(ctx context.Context, uri string) (string, error) {
 	var r struct{ Address string }
 	err := call(ctx, map[string]string{"op": "address", "uri": uri}, &r)
 	return r.Address, err
+}
+
+// Neuron is a NeuronInfoLite as polkadot.js decodes it (u16 fields raw).
+type Neuron struct {
+	UID             int    `json:"uid"`
+	NetUID          int    `json:"netuid"`
+	Hotkey          string `json:"hotkey"`
+	Coldkey         string `json:"coldkey"`
+	Active          bool   `json:"active"`
+	AxonVersion     uint32 `json:"axon_version"`
+	AxonIP          string `json:"axon_ip"` // u128 in decimal
+	AxonPort        uint16 `json:"axon_port"`
+	Stake           string `json:"stake"`
+	Rank            uint16 `json:"rank"`
+	Emission        string `json:"emission"`
+	Incentive       uint16 `json:"incentive"`
+	Consensus       uint16 `json:"consensus"`
+	Trust           uint16 `json:"trust"`
+	ValidatorTrust  uint16 `json:"validator_trust"`
+	Dividends       uint16 `json:"dividends"`
+	LastUpdate      string `json:"last_update"`
+	ValidatorPermit bool   `json:"validator_permit"`
+	PruningScore    uint16 `json:"pruning_score"`
+}
+
+// NeuronsLite reads a subnet's neurons through @polkadot/api from the chain
+// at ws.
+func NeuronsLite(ctx context.Context, ws string, netuid int) ([]Neuron, error) {
+	var out []Neuron
+	err := run(ctx, neuronsScript, map[string]any{"ws": ws, "netuid": netuid}, &out)
+	return out, err
 }

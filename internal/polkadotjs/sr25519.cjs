@@ -4,6 +4,7 @@
 //   {"op":"sign","uri":"//Alice","message":"..."}        -> {"address","signature"}
 //   {"op":"verify","address":"5...","message":"...","signature":"0x..."} -> {"valid"}
 //   {"op":"address","uri":"//Alice"}                      -> {"address"}
+//   {"op":"era","current":N,"period":P}                  -> {"era"} (0x-hex, mortal era encoding)
 const { cryptoWaitReady, signatureVerify } = require('@polkadot/util-crypto');
 const { Keyring } = require('@polkadot/keyring');
 const { stringToU8a, u8aToHex } = require('@polkadot/util');
@@ -20,6 +21,9 @@ process.stdin.on('end', async () => {
     out = { address: kp.address, signature: u8aToHex(kp.sign(stringToU8a(req.message))) };
   } else if (req.op === 'verify') {
     out = { valid: signatureVerify(stringToU8a(req.message), req.signature, req.address).isValid };
+  } else if (req.op === 'era') {
+    const { TypeRegistry } = require('@polkadot/types');
+    out = { era: new TypeRegistry().createType('ExtrinsicEra', { current: req.current, period: req.period }).toHex() };
   } else if (req.op === 'address') {
     out = { address: keyring.addFromUri(req.uri).address };
   } else {
