@@ -54,6 +54,7 @@ with the Python miners and validators of the network.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newPowCmd(), newBenchCmd(), newDemoCmd(), newWalletCmd())
+	root.AddCommand(newPowCmd(), newBenchCmd(), newDemoCmd(), newWalletCmd(),
+		newMetagraphCmd(), newSubnetCmd(), newStakeCmd(), newTransferCmd(), newBalanceCmd())
 	return root
 }

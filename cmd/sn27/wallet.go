@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sn27/sn27/internal/keys"
 	"github.com/sn27/sn27/internal/wallet"
@@ -35,6 +36,14 @@ func (f *walletFlags) wallet(cmd *cobra.Command) wallet.Wallet {
 	}
 }
 
+// register adds btcli's wallet flags and --password-file to fs.
+func (f *walletFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.path, "wallet.path", wallet.DefaultPath, "directory of wallets")
+	fs.StringVar(&f.name, "wallet.name", wallet.DefaultName, "wallet (coldkey) name")
+	fs.StringVar(&f.hotkey, "wallet.hotkey", wallet.DefaultHotkey, "hotkey name")
+	fs.StringVar(&f.passwordFile, "password-file", "", "read the coldkey password from this file (one trailing newline dropped)")
+}
+
 func newWalletCmd() *cobra.Command {
 	f := &walletFlags{}
 	cmd := &cobra.Command{
@@ -55,11 +64,7 @@ Key files are written 0600, atomically, and never replaced without --overwrite.`
   sn27 wallet show --wallet.name miner --json
   sn27 wallet check --wallet.name miner --password-file ~/.miner-pw`,
 	}
-	pf := cmd.PersistentFlags()
-	pf.StringVar(&f.path, "wallet.path", wallet.DefaultPath, "directory of wallets")
-	pf.StringVar(&f.name, "wallet.name", wallet.DefaultName, "wallet (coldkey) name")
-	pf.StringVar(&f.hotkey, "wallet.hotkey", wallet.DefaultHotkey, "hotkey name")
-	pf.StringVar(&f.passwordFile, "password-file", "", "read the coldkey password from this file (one trailing newline dropped)")
+	f.register(cmd.PersistentFlags())
 	cmd.AddCommand(
 		newWalletCreateCmd(f),
 		newWalletNewKeyCmd(f, "coldkey"),
