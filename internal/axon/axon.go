@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sn27/sn27/internal/keys"
+	"github.com/sn27/sn27/internal/priority"
 	"github.com/sn27/sn27/internal/protocol"
 )
 
@@ -128,7 +129,7 @@ type Axon struct {
 	priority  PriorityFunc
 	nonces    *nonceStore
 	limiter   *ipLimiter
-	slots     *prioritySem
+	slots     *priority.Semaphore
 }
 
 // New returns an axon for hotkey. log may be nil.
@@ -146,7 +147,7 @@ func New(cfg Config, hotkey *keys.Pair, log *slog.Logger) *Axon {
 		handlers: map[string]handler{},
 		nonces:   newNonceStore(cfg.MaxNonceKeys),
 		limiter:  newIPLimiter(cfg.RatePerIP, cfg.BurstPerIP),
-		slots:    newPrioritySem(cfg.MaxConcurrent),
+		slots:    priority.New(cfg.MaxConcurrent),
 	}
 	Handle(a, func(ctx context.Context, p *protocol.Ping) error { return nil })
 	return a
@@ -305,7 +306,7 @@ func (a *Axon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a.priority != nil {
 		prio = a.priority(ctx, req)
 	}
-	if err := a.slots.acquire(ctx, prio); err != nil {
+	if err := a.slots.Acquire(ctx, prio); err != nil {
 		fail(http.StatusRequestTimeout, "timed out waiting in the priority queue")
 		return
 	}
@@ -318,7 +319,7 @@ func (a *Axon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		defer a.slots.release()
+		defer a.slots.Release()
 		defer func() {
 			if p := recover(); p != nil {
 				a.log.Error("handler panicked", "synapse", name, "panic", fmt.Sprint(p))

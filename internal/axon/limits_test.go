@@ -1,47 +1,9 @@
 package axon
 
 import (
-	"context"
 	"testing"
 	"time"
 )
-
-func TestPrioritySemServesHighestFirst(t *testing.T) {
-	s := newPrioritySem(1)
-	if err := s.acquire(context.Background(), 0); err != nil {
-		t.Fatal(err)
-	}
-	order := make(chan float64, 3)
-	for _, p := range []float64{1, 3, 2} {
-		go func() {
-			if err := s.acquire(context.Background(), p); err == nil {
-				order <- p
-				s.release()
-			}
-		}()
-		time.Sleep(20 * time.Millisecond) // queue in this order
-	}
-	s.release()
-	for _, want := range []float64{3, 2, 1} {
-		if got := <-order; got != want {
-			t.Errorf("served %v; want %v", got, want)
-		}
-	}
-}
-
-func TestPrioritySemTimeout(t *testing.T) {
-	s := newPrioritySem(1)
-	_ = s.acquire(context.Background(), 0)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if err := s.acquire(ctx, 5); err == nil {
-		t.Fatal("acquired a busy semaphore")
-	}
-	s.release()
-	if err := s.acquire(context.Background(), 0); err != nil {
-		t.Errorf("slot lost after a timed-out waiter: %v", err)
-	}
-}
 
 func TestNonceStore(t *testing.T) {
 	now := time.Unix(1700000000, 0)
