@@ -9,6 +9,7 @@ import (
 
 	"github.com/sn27/sn27/internal/bench"
 	"github.com/sn27/sn27/internal/hashcat"
+	"github.com/sn27/sn27/internal/miner"
 	"github.com/sn27/sn27/internal/pow"
 )
 
@@ -50,5 +51,67 @@ speed it reports once running; its start-up time (kernel load, self-test) is rep
 	f.StringVar(&kernel, "native.kernel", "", "native kernel: avx512, scalar or generic (default: fastest available)")
 	f.BoolVar(&asJSON, "json", false, "print JSON (keys native_hps, hashcat_hps, ratio, ...)")
 	addHashcatFlags(f, &o.Hashcat)
+	cmd.AddCommand(newBenchChallengeCmd())
+	return cmd
+}
+
+func newBenchChallengeCmd() *cobra.Command {
+	var (
+		solver     string
+		difficulty int
+		count      int
+		hc         = hashcat.DefaultConfig()
+		asJSON     bool
+	)
+	hc.ExtendedOptions = "-O"
+	cmd := &cobra.Command{
+		Use:   "challenge",
+		Short: "Measure a validator's view: signed Challenge over loopback to a verified answer",
+		Long: `Serve a miner axon on loopback and send it signed Challenge requests through a dendrite,
+as a validator does, timing each from request to verified answer. With --solver both, the
+native solver and the hashcat runner are measured in the same run.`,
+		Example: `  sn27 bench challenge
+  sn27 bench challenge --solver both --difficulty 6 --count 5 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var solvers []miner.Solver
+			if solver == "native" || solver == "both" {
+				solvers = append(solvers, miner.NativeSolver{Solver: &pow.Solver{}})
+			}
+			if solver == "hashcat" || solver == "both" {
+				r, err := hashcat.New(hc)
+				if err != nil {
+					return withCode(exitBadInput, err)
+				}
+				solvers = append(solvers, miner.HashcatSolver{Runner: r})
+			}
+			if len(solvers) == 0 {
+				return withCode(exitBadInput, fmt.Errorf("unknown --solver %q (want native, hashcat or both)", solver))
+			}
+			var results []miner.Latency
+			for _, s := range solvers {
+				l, err := miner.BenchChallenge(cmd.Context(), s, difficulty, count, 5*time.Minute)
+				if err != nil {
+					return fmt.Errorf("%s: %w", s.Name(), err)
+				}
+				results = append(results, l)
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(results)
+			}
+			for _, l := range results {
+				fmt.Fprintf(cmd.OutOrStdout(), "%-8s difficulty %d, %d rounds: median %v, mean %v, min %v, max %v\n",
+					l.Solver, difficulty, l.Count, l.Median.Round(time.Millisecond), l.Mean.Round(time.Millisecond),
+					l.Min.Round(time.Millisecond), l.Max.Round(time.Millisecond))
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&solver, "solver", "native", "native, hashcat or both")
+	f.IntVar(&difficulty, "difficulty", 6, "password length")
+	f.IntVar(&count, "count", 5, "rounds per solver")
+	f.BoolVar(&asJSON, "json", false, "print JSON (durations in nanoseconds)")
+	addHashcatFlags(f, &hc)
 	return cmd
 }

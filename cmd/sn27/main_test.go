@@ -15,8 +15,14 @@ import (
 // sn27 runs the command line in-process and returns exit code, stdout, stderr.
 func sn27(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return sn27ctx(context.Background(), t, args...)
+}
+
+// sn27ctx is sn27 with a context, for daemons a test stops.
+func sn27ctx(ctx context.Context, t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), args, &out, &errb)
+	code := run(ctx, args, &out, &errb)
 	return code, out.String(), errb.String()
 }
 

@@ -111,6 +111,14 @@ type BlacklistFunc func(ctx context.Context, r Request) (reason string)
 // PriorityFunc orders waiting requests: higher runs first.
 type PriorityFunc func(ctx context.Context, r Request) float64
 
+type callerKey struct{}
+
+// Caller returns the verified caller of the request being handled.
+func Caller(ctx context.Context) (Request, bool) {
+	r, ok := ctx.Value(callerKey{}).(Request)
+	return r, ok
+}
+
 // handler runs one synapse type.
 type handler struct {
 	name  string
@@ -300,7 +308,7 @@ func (a *Axon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), callerKey{}, req), timeout)
 	defer cancel()
 	prio := 0.0
 	if a.priority != nil {

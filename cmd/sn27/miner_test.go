@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/sn27/sn27/internal/chain"
+	"github.com/sn27/sn27/internal/chain/devchain"
+	"github.com/sn27/sn27/internal/dendrite"
+	"github.com/sn27/sn27/internal/keys"
+	"github.com/sn27/sn27/internal/polkadotjs"
+	"github.com/sn27/sn27/internal/pow"
+	"github.com/sn27/sn27/internal/protocol"
+	"github.com/sn27/sn27/internal/scale"
+)
+
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestMinerAnswersPolkadotJSClient: a running `sn27 miner` on the dev chain
+// answers a Challenge signed by polkadot.js (an sr25519 we did not write).
+func TestMinerAnswersPolkadotJSClient(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs node with polkadot.js; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dc, err := devchain.New(devchain.DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dctx, stopChain := context.WithCancel(ctx)
+	chainDone := make(chan struct{})
+	go func() { defer close(chainDone); _ = dc.Serve(dctx, ln) }()
+	defer func() { stopChain(); <-chainDone }()
+	ws := "ws://" + ln.Addr().String()
+
+	wdir := t.TempDir()
+	w := []string{"--wallet.path", wdir, "--wallet.name", "miner"}
+	if code, _, stderr := sn27(t, append([]string{"wallet", "create", "--no-password"}, w...)...); code != 0 {
+		t.Fatal(stderr)
+	}
+	_, out, _ := sn27(t, append([]string{"wallet", "show", "--json"}, w...)...)
+	var show struct{ Hotkey string }
+	_ = json.Unmarshal([]byte(out), &show)
+
+	c, err := chain.Dial(ctx, ws, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	alice, _ := keys.FromURI("//Alice")
+	ferdie, _ := keys.FromURI("//Ferdie")
+	dave, _ := keys.FromURI("//Dave")
+	lift, _ := c.Call("AdminUtils", "sudo_set_network_rate_limit", scale.NewEncoder(nil).U64(0).Data())
+	if _, err := c.Sudo(ctx, alice, lift); err != nil {
+		t.Fatal(err)
+	}
+	netuid, err := c.RegisterNetwork(ctx, alice, ferdie.Hotkey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.BurnedRegister(ctx, dave, netuid, keys.Hotkey(show.Hotkey)); err != nil {
+		t.Fatal(err)
+	}
+
+	port := freePort(t)
+	mctx, stopMiner := context.WithCancel(ctx)
+	minerDone := make(chan int, 1)
+	go func() {
+		code, _, stderr := sn27ctx(mctx, t, append([]string{"miner", "--subtensor.chain_endpoint", ws, "--netuid", strconv.Itoa(int(netuid)),
+			"--axon.ip", "127.0.0.1", "--axon.port", strconv.Itoa(port), "--miner.solver", "native",
+			"--whitelist.hotkeys", alice.SS58()}, w...)...)
+		if code != 0 {
+			t.Errorf("sn27 miner: exit %d: %s", code, stderr)
+		}
+		minerDone <- code
+	}()
+	defer func() { stopMiner(); <-minerDone }()
+	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
+		if conn, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			conn.Close()
+			break
+		}
+		if time.Since(start) > time.Minute {
+			t.Fatal("sn27 miner never listened")
+		}
+	}
+
+	ch, pw, _ := pow.New(nil, pow.Params{Difficulty: 5})
+	req := protocol.NewChallenge()
+	req.ChallengeHash, req.ChallengeSalt, req.ChallengeMode = ch.Hash, ch.Salt, ch.Mode
+	req.ChallengeChars, req.ChallengeMask, req.ChallengeDifficulty = ch.Chars, ch.Mask, int64(ch.Difficulty)
+	d, _ := dendrite.New(alice, dendrite.Config{})
+	body, h, err := d.Prepare(dendrite.Target{IP: "127.0.0.1", Port: port, Hotkey: keys.Hotkey(show.Hotkey)}, req, 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce := time.Now().UnixNano()
+	uuid := "0b9e1c2a-ea3f-11ef-9d7c-0242ac120002"
+	msg := protocol.SignedMessage(nonce, alice.SS58(), show.Hotkey, uuid, protocol.EmptyBodyHash)
+	_, sig, err := polkadotjs.Sign(ctx, "//Alice", msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h["bt_header_dendrite_nonce"], h["bt_header_dendrite_uuid"], h["bt_header_dendrite_signature"] = strconv.FormatInt(nonce, 10), uuid, sig
+	hr, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://127.0.0.1:"+strconv.Itoa(port)+"/Challenge", bytes.NewReader(body))
+	for k, v := range h {
+		hr.Header[k] = []string{v}
+	}
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, raw)
+	}
+	var got protocol.Challenge
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := got.Answer(); protocol.Deref(a.Password) != pw {
+		t.Errorf("answer %s; want password %q", got.Output, pw)
+	}
+}

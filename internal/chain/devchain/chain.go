@@ -1,0 +1,289 @@
+package devchain
+
+import (
+	"bytes"
+	"compress/gzip"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+
+	"github.com/sn27/sn27/internal/chain/metadata"
+	"github.com/sn27/sn27/internal/keys"
+	"github.com/sn27/sn27/internal/scale"
+)
+
+// The real spec-218 runtime metadata: V14 as state_getMetadata returns it,
+// and the Option<OpaqueMetadata> of Metadata_metadata_at_version(15).
+var (
+	//go:embed raonet-spec218-metadata.scale.gz
+	metaV14Gz []byte
+	//go:embed raonet-spec218-metadata-v15-option.scale.gz
+	metaV15Gz []byte
+)
+
+// Runtime version the dev chain reports (that of the embedded metadata).
+const (
+	SpecName           = "node-subtensor"
+	SpecVersion        = 218
+	TransactionVersion = 1
+	ChainName          = "Bittensor Dev Chain"
+)
+
+// Chain is an embedded dev chain. Its methods are safe for concurrent use.
+type Chain struct {
+	cfg Config
+	log *slog.Logger
+
+	meta     *metadata.Metadata
+	metaV14  []byte // state_getMetadata bytes
+	metaV15  []byte // Metadata_metadata_at_version(15) bytes
+	callType metadata.TypeID
+	events   metadata.TypeID
+	errIdx   map[string][2]uint8 // "Pallet.Error" -> module error index
+	storage  map[string]*storageItem
+
+	kick chan struct{} // wakes the block producer in instant mode
+
+	newBlockLimit int // dev_newBlock count limit; 0 means maxNewBlocks (tests lower it)
+
+	mu      sync.Mutex
+	st      *state
+	genesis account32
+	pool    []*pending
+	heads   map[uint64]func(header map[string]any)
+	nextSub uint64
+}
+
+// pending is a validated extrinsic waiting for a block.
+type pending struct {
+	xt     []byte
+	signer account32
+	nonce  uint32
+	call   metadata.Variant
+	watch  func(status any) // may be nil
+}
+
+// New returns a dev chain. With cfg.StatePath set, it loads the state saved
+// there, or starts from genesis if the file does not exist.
+func New(cfg Config, log *slog.Logger) (*Chain, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	def := DefaultConfig()
+	if cfg.History <= 0 {
+		cfg.History = def.History
+	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = def.MaxConnections
+	}
+	if cfg.MaxMessage <= 0 {
+		cfg.MaxMessage = def.MaxMessage
+	}
+	if cfg.BlockTime < 0 {
+		return nil, fmt.Errorf("block time %v is negative", cfg.BlockTime)
+	}
+	c := &Chain{cfg: cfg, log: log.With("component", "devchain"), kick: make(chan struct{}, 1), heads: map[uint64]func(map[string]any){}}
+	var err error
+	if c.metaV14, err = gunzip(metaV14Gz); err != nil {
+		return nil, fmt.Errorf("embedded metadata: %w", err)
+	}
+	if c.metaV15, err = gunzip(metaV15Gz); err != nil {
+		return nil, fmt.Errorf("embedded metadata: %w", err)
+	}
+	if c.meta, err = metadata.DecodeAtVersion(c.metaV15); err != nil {
+		return nil, fmt.Errorf("embedded metadata: %w", err)
+	}
+	if err := c.index(); err != nil {
+		return nil, err
+	}
+	c.genesis = account32(scale.Blake2_256([]byte("sn27 devchain genesis: node-subtensor spec 218")))
+	st, err := (*state)(nil), error(nil)
+	if cfg.StatePath != "" {
+		if st, err = loadState(cfg.StatePath); err != nil {
+			return nil, err
+		}
+	}
+	if st == nil {
+		if st, err = genesisState(cfg); err != nil {
+			return nil, err
+		}
+		st.Blocks = []*block{{Number: 0, Hash: c.genesis}}
+	} else {
+		c.log.Info("state loaded", "path", cfg.StatePath, "block", st.Number)
+	}
+	if len(st.Blocks) == 0 || st.Blocks[len(st.Blocks)-1].Number != st.Number {
+		return nil, fmt.Errorf("state %s: block history does not end at block %d", cfg.StatePath, st.Number)
+	}
+	c.st = st
+	return c, nil
+}
+
+func gunzip(b []byte) ([]byte, error) {
+	r, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(r)
+}
+
+// index looks up by name what the chain needs from the metadata.
+func (c *Chain) index() error {
+	sudo, err := c.meta.Call("Sudo", "sudo")
+	if err != nil || len(sudo.Args) != 1 {
+		return fmt.Errorf("metadata: Sudo.sudo: %v", err)
+	}
+	c.callType = sudo.Args[0].Type
+	ev, err := c.meta.Storage("System", "Events")
+	if err != nil {
+		return err
+	}
+	c.events = ev.Value
+	c.errIdx = map[string][2]uint8{}
+	for _, p := range []string{"System", "Balances", "SubtensorModule", "Utility", "Sudo", "AdminUtils"} {
+		pi, ok := c.meta.Pallet(p)
+		if !ok {
+			return fmt.Errorf("metadata: no pallet %s", p)
+		}
+		for i := 0; i < 256; i++ {
+			_, name, _, ok := c.meta.ModuleError(pi.Index, uint8(i))
+			if !ok {
+				break
+			}
+			c.errIdx[p+"."+name] = [2]uint8{pi.Index, uint8(i)}
+		}
+	}
+	return c.indexStorage()
+}
+
+// Genesis returns the genesis block hash.
+func (c *Chain) Genesis() [32]byte { return c.genesis }
+
+// BlockNumber returns the best block number.
+func (c *Chain) BlockNumber() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.st.Number
+}
+
+// Fund adds rao to the free balance of address (SS58).
+func (c *Chain) Fund(address string, rao uint64) error {
+	pub, err := keys.ParseSS58(address)
+	if err != nil {
+		return fmt.Errorf("fund: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a := c.st.acct(account32(pub))
+	if a.Free+rao < a.Free || c.st.TotalIssuance+rao < c.st.TotalIssuance {
+		return errors.New("fund: balance overflow")
+	}
+	a.Free += rao
+	c.st.TotalIssuance += rao
+	c.persistLocked()
+	return nil
+}
+
+// NewBlocks produces n blocks (with whatever extrinsics are pending).
+func (c *Chain) NewBlocks(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := 0; i < n; i++ {
+		c.sealLocked(c.takeLocked(len(c.pool)))
+	}
+}
+
+// takeLocked removes up to n extrinsics from the pool.
+func (c *Chain) takeLocked(n int) []*pending {
+	n = min(n, len(c.pool), maxBlockExtrinsics)
+	xts := c.pool[:n:n]
+	c.pool = append([]*pending(nil), c.pool[n:]...)
+	return xts
+}
+
+const maxBlockExtrinsics = 512
+
+// blockByHash finds a block of the recent history.
+func (c *Chain) blockByHashLocked(h account32) *block {
+	for i := len(c.st.Blocks) - 1; i >= 0; i-- {
+		if b := c.st.Blocks[i]; b.Hash == h {
+			return b
+		}
+	}
+	return nil
+}
+
+func (c *Chain) blockByNumberLocked(n uint64) *block {
+	bs := c.st.Blocks
+	if len(bs) == 0 || n > bs[len(bs)-1].Number || n < bs[0].Number {
+		if n == 0 {
+			return &block{Hash: c.genesis}
+		}
+		return nil
+	}
+	if b := bs[len(bs)-1-int(bs[len(bs)-1].Number-n)]; b.Number == n {
+		return b
+	}
+	return nil
+}
+
+func (c *Chain) headLocked() *block { return c.st.Blocks[len(c.st.Blocks)-1] }
+
+// sealLocked builds the next block from xts: block start hooks, the
+// extrinsics, then the epoch hooks; it records the block, notifies watchers
+// and subscribers and saves the state.
+func (c *Chain) sealLocked(xts []*pending) {
+	st := c.st
+	num := st.Number + 1
+	ex := &execution{c: c, number: num}
+	c.onInitialize(num)
+	var raw [][]byte
+	for i, p := range xts {
+		raw = append(raw, p.xt)
+		c.apply(ex, i, p)
+	}
+	c.onFinalize(num)
+	parent := c.headLocked()
+	b := &block{Number: num, Parent: parent.Hash, Extrinsics: raw}
+	b.ExtRoot = account32(scale.Blake2_256(scale.NewEncoder(nil).Compact(uint64(len(raw))).Raw(bytes.Join(raw, nil)).Data()))
+	b.Hash = account32(scale.Blake2_256(scale.NewEncoder(nil).Raw(b.Parent[:]).Compact(num).Raw(b.ExtRoot[:]).Data()))
+	b.Events = ex.encodeEvents()
+	st.Number = num
+	st.Blocks = append(st.Blocks, b)
+	if len(st.Blocks) > 2*c.cfg.History { // trim in batches: O(1) per block
+		st.Blocks = append([]*block(nil), st.Blocks[len(st.Blocks)-c.cfg.History:]...)
+	}
+	hash := hexOf(b.Hash[:])
+	for _, p := range xts {
+		if p.watch != nil {
+			p.watch(map[string]any{"inBlock": hash})
+			p.watch(map[string]any{"finalized": hash})
+		}
+	}
+	h := headerJSON(b)
+	for _, f := range c.heads {
+		f(h)
+	}
+	c.persistLocked()
+}
+
+func (c *Chain) persistLocked() {
+	if c.cfg.StatePath == "" {
+		return
+	}
+	if err := c.st.save(c.cfg.StatePath); err != nil {
+		c.log.Error("state not saved", "err", err)
+	}
+}
+
+func headerJSON(b *block) map[string]any {
+	return map[string]any{
+		"parentHash":     hexOf(b.Parent[:]),
+		"number":         fmt.Sprintf("0x%x", b.Number),
+		"stateRoot":      hexOf(scale.Blake2_256(b.Hash[:])),
+		"extrinsicsRoot": hexOf(b.ExtRoot[:]),
+		"digest":         map[string]any{"logs": []any{}},
+	}
+}

@@ -1,0 +1,76 @@
+package miner
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+
+	"github.com/sn27/sn27/internal/hashcat"
+	"github.com/sn27/sn27/internal/pow"
+)
+
+// Solver cracks a validated challenge.
+type Solver interface {
+	Solve(ctx context.Context, c pow.Challenge) (Answer, error)
+	Name() string
+}
+
+// Answer is a solved challenge.
+type Answer struct {
+	Password string
+	Tried    uint64 // candidates hashed, when the solver counts them
+}
+
+// NativeSolver is the built-in multi-core solver.
+type NativeSolver struct{ Solver *pow.Solver }
+
+// Name implements Solver.
+func (NativeSolver) Name() string { return "native" }
+
+// Solve implements Solver.
+func (s NativeSolver) Solve(ctx context.Context, c pow.Challenge) (Answer, error) {
+	t, err := pow.Parse(c, pow.Limits{})
+	if err != nil {
+		return Answer{}, err
+	}
+	res, err := s.Solver.Solve(ctx, t)
+	return Answer{Password: res.Password, Tried: res.Tried}, err
+}
+
+// HashcatSolver runs hashcat.
+type HashcatSolver struct{ Runner *hashcat.Runner }
+
+// Name implements Solver.
+func (HashcatSolver) Name() string { return "hashcat" }
+
+// Solve implements Solver.
+func (s HashcatSolver) Solve(ctx context.Context, c pow.Challenge) (Answer, error) {
+	pw, err := s.Runner.Solve(ctx, c)
+	return Answer{Password: pw}, err
+}
+
+// NewSolver picks the solver --miner.solver names. "auto" takes hashcat when
+// hasGPU and hashcat is installed (it drives GPUs), else the native solver.
+func NewSolver(name string, hc hashcat.Config, hasGPU bool) (Solver, error) {
+	native := NativeSolver{Solver: &pow.Solver{}}
+	switch name {
+	case "native":
+		return native, nil
+	case "hashcat", "auto":
+		if name == "auto" && !hasGPU {
+			return native, nil
+		}
+		if _, err := exec.LookPath(hc.Path); err != nil {
+			if name == "auto" {
+				return native, nil
+			}
+			return nil, fmt.Errorf("--miner.solver hashcat: %w", err)
+		}
+		r, err := hashcat.New(hc)
+		if err != nil {
+			return nil, err
+		}
+		return HashcatSolver{Runner: r}, nil
+	}
+	return nil, fmt.Errorf("unknown --miner.solver %q (want auto, native or hashcat)", name)
+}
