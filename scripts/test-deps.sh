@@ -7,9 +7,11 @@ set -euo pipefail
 #   hashcat, pocl-opencl-icd  the real hashcat, on the CPU through PoCL (challenge tests)
 #   python3                   Python's hashlib as an independent BLAKE2b (pow fixtures)
 #   python3-nacl              PyNaCl (libsodium) encrypts/decrypts $NACL coldkeys (wallet interop)
+#   python3-cryptography      the Python renter's RSA-OAEP decryption of allocation credentials
 #   docker.io                 the real Docker engine (allocation tests)
 #   openssh-client            the real ssh client logging into allocated containers
-packages=(hashcat pocl-opencl-icd python3 python3-nacl docker.io openssh-client)
+#   debootstrap               builds the allocation image's Debian rootfs (internal/docker)
+packages=(hashcat pocl-opencl-icd python3 python3-nacl python3-cryptography docker.io openssh-client debootstrap)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -40,3 +42,22 @@ fi
 
 # polkadot.js (pinned in ../shared/localchain) for the sr25519/SS58 interop tests.
 "$(dirname "$0")/node-deps.sh" >/dev/null
+
+# The allocation tests talk to a real dockerd; start one when none answers
+# (no systemd in CI containers), and wait up to 30 s for its socket.
+if ! docker info >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "test-deps: dockerd is not running; start it as root" >&2
+    exit 1
+  fi
+  echo "test-deps: starting dockerd (log: /tmp/dockerd.log)" >&2
+  nohup dockerd >/tmp/dockerd.log 2>&1 </dev/null &
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  if ! docker info >/dev/null 2>&1; then
+    echo "test-deps: dockerd did not come up in 30 s; see /tmp/dockerd.log" >&2
+    exit 1
+  fi
+fi

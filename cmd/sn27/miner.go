@@ -10,9 +10,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/sn27/sn27/internal/allocation"
 	"github.com/sn27/sn27/internal/chain"
+	"github.com/sn27/sn27/internal/docker"
 	"github.com/sn27/sn27/internal/hwspec"
 	"github.com/sn27/sn27/internal/miner"
+	"github.com/sn27/sn27/internal/wallet"
 )
 
 func newMinerCmd() *cobra.Command {
@@ -24,6 +27,7 @@ func newMinerCmd() *cobra.Command {
 		netuid      uint16
 		configFile  string
 		metricsPort int
+		alloc       = allocation.DefaultConfig()
 	)
 	cmd := &cobra.Command{
 		Use:   "miner",
@@ -66,10 +70,33 @@ object keyed by flag name), else defaults.`,
 			defer c.Close()
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			mn, err := miner.New(cfg, miner.Deps{
-				Hotkey: hot, Chain: c, Solver: solver, Log: log, Registry: reg,
-				Specs: hwspec.New(hwspec.DefaultConfig(), nil),
-			})
+			deps := miner.Deps{Hotkey: hot, Chain: c, Solver: solver, Log: log, Registry: reg}
+			hw := hwspec.DefaultConfig()
+			hw.Logger = log
+			// Allocation needs Docker; without it the miner still answers
+			// challenges and refuses rentals with a clear reason.
+			dc, derr := docker.New(ctx)
+			if derr != nil {
+				log.Warn("docker unavailable: allocations are off until it is fixed (sn27 miner doctor)", "err", derr)
+				deps.Specs = hwspec.New(hw, nil)
+			} else {
+				defer dc.Close()
+				deps.Specs = hwspec.New(hw, dc)
+				alloc.SSHPort = cfg.SSHPort
+				if alloc.DataDir, err = wallet.ExpandPath(alloc.DataDir); err != nil {
+					return withCode(exitBadInput, err)
+				}
+				m, err := allocation.New(alloc, dc, deps.Specs, log)
+				if err != nil {
+					return err
+				}
+				defer m.Close()
+				if err := m.Reconcile(ctx); err != nil {
+					log.Error("reconcile the saved allocation with docker; it is kept for the next start", "err", err)
+				}
+				deps.Allocator = m
+			}
+			mn, err := miner.New(cfg, deps)
 			if err != nil {
 				return err
 			}
@@ -97,5 +124,64 @@ object keyed by flag name), else defaults.`,
 	f.IntVar(&cfg.SSHPort, "ssh.port", cfg.SSHPort, "port allocated containers' SSH is published on")
 	f.DurationVar(&cfg.MetagraphRefresh, "miner.metagraph.refresh", time.Minute, "how often the metagraph copy is refreshed")
 	f.IntVar(&metricsPort, "metrics.port", 0, "serve Prometheus /metrics on this port (0: off)")
+	f.StringVar(&alloc.Image, "allocation.image", alloc.Image, "image of allocation containers (build it with: sn27 miner image build)")
+	f.StringVar(&alloc.DataDir, "miner.data_dir", "~/.sn27/miner", "where the miner keeps its state (the running allocation)")
+	cmd.AddCommand(newMinerImageCmd(), newMinerDoctorCmd())
+	return cmd
+}
+
+func newMinerDoctorCmd() *cobra.Command {
+	var (
+		image    = docker.DefaultImage
+		sshPort  = 4444
+		hashcatP = "hashcat"
+		dataDir  = "~/.sn27/miner"
+	)
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check what validators and renters need of this machine",
+		Long: `Check docker, the allocation image, the NVIDIA container runtime (when GPUs exist), the SSH
+port for allocations, hashcat and free disk space. Prints PASS/FAIL with a fix for each, and exits 1
+when anything fails.`,
+		Example: `  sn27 miner doctor
+  sn27 miner doctor --ssh.port 4444 --allocation.image sn27/allocation:bookworm`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			dir, err := wallet.ExpandPath(dataDir)
+			if err != nil {
+				return withCode(exitBadInput, err)
+			}
+			_ = os.MkdirAll(dir, 0o700)
+			dc := miner.DoctorConfig{Image: image, SSHPort: sshPort, HashcatPath: hashcatP, NvidiaSMI: "nvidia-smi", DataDir: dir, MinFreeDisk: 20 << 30}
+			if c, err := docker.New(ctx); err != nil {
+				dc.DockerErr = err
+			} else {
+				defer c.Close()
+				dc.Docker = c
+			}
+			failed := 0
+			for _, ch := range miner.Doctor(ctx, dc) {
+				status := "PASS"
+				if !ch.OK {
+					status = "FAIL"
+					failed++
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s  %-25s %s\n", status, ch.Name, ch.Detail)
+				if !ch.OK && ch.Fix != "" {
+					fmt.Fprintf(cmd.OutOrStdout(), "      fix: %s\n", ch.Fix)
+				}
+			}
+			if failed > 0 {
+				return withCode(1, fmt.Errorf("%d check(s) failed", failed))
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&image, "allocation.image", image, "allocation image to look for")
+	f.IntVar(&sshPort, "ssh.port", sshPort, "SSH port of allocations")
+	f.StringVar(&hashcatP, "miner.hashcat.path", hashcatP, "hashcat binary")
+	f.StringVar(&dataDir, "miner.data_dir", dataDir, "miner state directory")
 	return cmd
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,5 +141,20 @@ func TestMinerAnswersPolkadotJSClient(t *testing.T) {
 	}
 	if a, _ := got.Answer(); protocol.Deref(a.Password) != pw {
 		t.Errorf("answer %s; want password %q", got.Output, pw)
+	}
+}
+
+func TestMinerDoctor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("probes docker and hashcat; skipped with -short")
+	}
+	code, out, _ := sn27(t, "miner", "doctor", "--allocation.image", "sn27/no-such-image:0", "--ssh.port", strconv.Itoa(freePort(t)), "--miner.data_dir", t.TempDir())
+	if code != 1 {
+		t.Errorf("exit %d with a missing image; want 1", code)
+	}
+	for _, want := range []string{"PASS  docker reachable", "FAIL  allocation image", "fix: build it: sn27 miner image build", "PASS  ssh port", "PASS  hashcat", "disk space"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor output lacks %q:\n%s", want, out)
+		}
 	}
 }

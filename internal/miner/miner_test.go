@@ -102,6 +102,15 @@ type runningMiner struct {
 
 func startMiner(t *testing.T, n *net27, cfg miner.Config, solver miner.Solver) *runningMiner {
 	t.Helper()
+	rm, stop := startMinerWith(t, n, cfg, solver, nil)
+	t.Cleanup(stop)
+	return rm
+}
+
+// startMinerWith starts a miner with an allocator; stop ends it (and may be
+// called more than once).
+func startMinerWith(t *testing.T, n *net27, cfg miner.Config, solver miner.Solver, alloc miner.Allocator) (*runningMiner, func()) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -113,24 +122,27 @@ func startMiner(t *testing.T, n *net27, cfg miner.Config, solver miner.Solver) *
 	eve := dev(t, "//Eve")
 	hw := hwspec.DefaultConfig()
 	hw.NvidiaSMI = ""
-	mn, err := miner.New(cfg, miner.Deps{Hotkey: eve, Chain: n.c, Solver: solver, Registry: reg, Listener: ln, Specs: hwspec.New(hw, nil), Log: slog.New(slog.NewTextHandler(t.Output(), nil))})
+	mn, err := miner.New(cfg, miner.Deps{Hotkey: eve, Chain: n.c, Solver: solver, Registry: reg, Listener: ln, Specs: hwspec.New(hw, nil), Allocator: alloc, Log: slog.New(slog.NewTextHandler(t.Output(), nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- mn.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-errc:
-			if err != nil {
-				t.Errorf("miner Run: %v", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-errc:
+				if err != nil {
+					t.Errorf("miner Run: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Error("miner Run did not return after cancel")
 			}
-		case <-time.After(10 * time.Second):
-			t.Error("miner Run did not return after cancel")
-		}
-	})
+		})
+	}
 	select {
 	case <-mn.Ready():
 	case err := <-errc:
@@ -138,7 +150,7 @@ func startMiner(t *testing.T, n *net27, cfg miner.Config, solver miner.Solver) *
 	case <-time.After(30 * time.Second):
 		t.Fatal("miner never became ready")
 	}
-	return &runningMiner{mn: mn, target: dendrite.Target{IP: "127.0.0.1", Port: port, Hotkey: eve.Hotkey()}, reg: reg}
+	return &runningMiner{mn: mn, target: dendrite.Target{IP: "127.0.0.1", Port: port, Hotkey: eve.Hotkey()}, reg: reg}, stop
 }
 
 func client(t *testing.T, uri string) *dendrite.Dendrite {

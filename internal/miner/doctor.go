@@ -1,0 +1,119 @@
+package miner
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Check is one doctor finding.
+type Check struct {
+	Name   string
+	OK     bool
+	Detail string
+	Fix    string // what to do when not OK
+}
+
+// DockerProbe is what the doctor asks Docker.
+type DockerProbe interface {
+	Ping(ctx context.Context) error
+	ImageExists(ctx context.Context, ref string) (bool, error)
+}
+
+// DoctorConfig says what to check.
+type DoctorConfig struct {
+	Docker      DockerProbe // nil: Docker client could not be created (DockerErr says why)
+	DockerErr   error
+	Image       string
+	SSHPort     int
+	HashcatPath string
+	NvidiaSMI   string
+	DataDir     string
+	MinFreeDisk uint64 // bytes
+}
+
+// Doctor checks what validators and renters will need of this machine.
+func Doctor(ctx context.Context, c DoctorConfig) []Check {
+	var out []Check
+	add := func(name string, ok bool, detail, fix string) {
+		out = append(out, Check{Name: name, OK: ok, Detail: detail, Fix: fix})
+	}
+	// Docker.
+	dockerOK := false
+	switch {
+	case c.Docker == nil:
+		add("docker reachable", false, fmt.Sprint(c.DockerErr), "install docker.io and start it: apt-get install docker.io && systemctl start docker")
+	default:
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := c.Docker.Ping(pctx)
+		cancel()
+		dockerOK = err == nil
+		add("docker reachable", dockerOK, errText(err, "the Docker Engine API answers"), "start dockerd (systemctl start docker) and run the miner as root or in the docker group")
+	}
+	if dockerOK {
+		ok, err := c.Docker.ImageExists(ctx, c.Image)
+		add("allocation image", ok && err == nil, errText(err, fmt.Sprintf("%s present: %v", c.Image, ok)), "build it: sn27 miner image build")
+	}
+	// GPUs and the NVIDIA runtime.
+	if _, err := exec.LookPath(c.NvidiaSMI); err == nil {
+		_, rtErr := exec.LookPath("nvidia-container-runtime")
+		_, ctkErr := exec.LookPath("nvidia-ctk")
+		add("nvidia container runtime", rtErr == nil || ctkErr == nil, "GPUs found; containers need the NVIDIA container toolkit",
+			"install nvidia-container-toolkit and run: nvidia-ctk runtime configure --runtime=docker && systemctl restart docker")
+	} else {
+		add("gpus", true, "no nvidia-smi: a CPU-only miner (GPU miners earn far more)", "")
+	}
+	// SSH port for allocations.
+	addr := net.JoinHostPort("0.0.0.0", strconv.Itoa(c.SSHPort))
+	if ln, err := net.Listen("tcp", addr); err != nil {
+		add("ssh port", false, fmt.Sprintf("port %d is in use: %v", c.SSHPort, err), "free it, or pick another with --ssh.port (and open it in the firewall)")
+	} else {
+		done := make(chan struct{})
+		go func() {
+			if conn, err := ln.Accept(); err == nil {
+				conn.Close()
+			}
+			close(done)
+		}()
+		conn, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(c.SSHPort)), 3*time.Second)
+		if err == nil {
+			conn.Close()
+			<-done
+		}
+		ln.Close()
+		add("ssh port", err == nil, errText(err, fmt.Sprintf("port %d is free and reachable on loopback; open it in the firewall for renters", c.SSHPort)),
+			"check local firewall rules for loopback")
+	}
+	// hashcat.
+	if p, err := exec.LookPath(c.HashcatPath); err != nil {
+		add("hashcat", false, err.Error(), "apt-get install hashcat (>= 6.2.6), or use --miner.solver native")
+	} else {
+		vctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		v, verr := exec.CommandContext(vctx, p, "--version").Output()
+		cancel()
+		add("hashcat", verr == nil, errText(verr, p+" "+strings.TrimSpace(string(v))), "reinstall hashcat")
+	}
+	// Disk.
+	var st unix.Statfs_t
+	if err := unix.Statfs(c.DataDir, &st); err != nil {
+		add("disk space", false, err.Error(), "check --miner.data_dir")
+	} else {
+		free := st.Bavail * uint64(st.Bsize)
+		add("disk space", free >= c.MinFreeDisk, fmt.Sprintf("%.1f GiB free under %s", float64(free)/(1<<30), c.DataDir),
+			fmt.Sprintf("free at least %.0f GiB for containers and images", float64(c.MinFreeDisk)/(1<<30)))
+	}
+	return out
+}
+
+func errText(err error, ok string) string {
+	if err != nil {
+		return err.Error()
+	}
+	return ok
+}
