@@ -34,6 +34,7 @@ test-short:
 
 deps:
 	@./scripts/test-deps.sh
+	@$(GO) run ./cmd/sn27 miner image build >/dev/null
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
