@@ -174,6 +174,19 @@ func (s *spendFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&s.noPrompt, "no-prompt", false, "do not ask for confirmation")
 }
 
+// approve shows what will be spent, asks (see confirm) and unlocks the
+// wallet's coldkey.
+func (s *spendFlags) approve(cmd *cobra.Command, question string) (*keys.Pair, error) {
+	if ok, err := confirm(cmd, s.noPrompt, question); err != nil || !ok {
+		return nil, errors.Join(err, errDeclined)
+	}
+	cold, err := s.wf.wallet(cmd).LoadColdkey(cmd.Context())
+	if err != nil {
+		return nil, walletError(err)
+	}
+	return cold, nil
+}
+
 func newSubnetCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "subnet",
@@ -207,12 +220,9 @@ func newSubnetCreateCmd() *cobra.Command {
 			if b, err := c.RuntimeCall(ctx, "SubnetRegistrationRuntimeApi_get_network_registration_cost", nil); err == nil && len(b) == 8 {
 				cost = formatTAO(scale.NewDecoder(b).U64())
 			}
-			if ok, err := confirm(cmd, s.noPrompt, fmt.Sprintf("Create a subnet with owner hotkey %s; lock cost %s τ.", hot, cost)); err != nil || !ok {
-				return errors.Join(err, errDeclined)
-			}
-			cold, err := w.LoadColdkey(ctx)
+			cold, err := s.approve(cmd, fmt.Sprintf("Create a subnet with owner hotkey %s; lock cost %s τ.", hot, cost))
 			if err != nil {
-				return walletError(err)
+				return err
 			}
 			netuid, err := c.RegisterNetwork(ctx, cold, hot)
 			if err != nil {
@@ -253,12 +263,9 @@ func newSubnetRegisterCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if ok, err := confirm(cmd, s.noPrompt, fmt.Sprintf("Register hotkey %s on subnet %d; burn cost %s τ.", hot, netuid, formatTAO(burn))); err != nil || !ok {
-				return errors.Join(err, errDeclined)
-			}
-			cold, err := w.LoadColdkey(ctx)
+			cold, err := s.approve(cmd, fmt.Sprintf("Register hotkey %s on subnet %d; burn cost %s τ.", hot, netuid, formatTAO(burn)))
 			if err != nil {
-				return walletError(err)
+				return err
 			}
 			uid, err := c.BurnedRegister(ctx, cold, chain.NetUID(netuid), hot)
 			if err != nil {
@@ -307,12 +314,9 @@ func newStakeCmd() *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			if ok, err := confirm(cmd, s.noPrompt, fmt.Sprintf("Stake %s τ to %s on subnet %d.", formatTAO(rao), hot, netuid)); err != nil || !ok {
-				return errors.Join(err, errDeclined)
-			}
-			cold, err := w.LoadColdkey(ctx)
+			cold, err := s.approve(cmd, fmt.Sprintf("Stake %s τ to %s on subnet %d.", formatTAO(rao), hot, netuid))
 			if err != nil {
-				return walletError(err)
+				return err
 			}
 			if _, err := c.AddStake(ctx, cold, hot, chain.NetUID(netuid), rao); err != nil {
 				return err
@@ -354,12 +358,9 @@ func newTransferCmd() *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			if ok, err := confirm(cmd, s.noPrompt, fmt.Sprintf("Send %s τ to %s.", formatTAO(rao), dest)); err != nil || !ok {
-				return errors.Join(err, errDeclined)
-			}
-			cold, err := s.wf.wallet(cmd).LoadColdkey(ctx)
+			cold, err := s.approve(cmd, fmt.Sprintf("Send %s τ to %s.", formatTAO(rao), dest))
 			if err != nil {
-				return walletError(err)
+				return err
 			}
 			if _, err := c.Transfer(ctx, cold, dest, rao); err != nil {
 				return err

@@ -12,14 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sn27/sn27/internal/chain"
+	"github.com/sn27/sn27/internal/chain/chaintest"
 	"github.com/sn27/sn27/internal/chain/devchain"
 	"github.com/sn27/sn27/internal/dendrite"
 	"github.com/sn27/sn27/internal/keys"
 	"github.com/sn27/sn27/internal/polkadotjs"
 	"github.com/sn27/sn27/internal/pow"
 	"github.com/sn27/sn27/internal/protocol"
-	"github.com/sn27/sn27/internal/scale"
 )
 
 func freePort(t *testing.T) int {
@@ -39,19 +38,7 @@ func TestMinerAnswersPolkadotJSClient(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	dc, err := devchain.New(devchain.DefaultConfig(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dctx, stopChain := context.WithCancel(ctx)
-	chainDone := make(chan struct{})
-	go func() { defer close(chainDone); _ = dc.Serve(dctx, ln) }()
-	defer func() { stopChain(); <-chainDone }()
-	ws := "ws://" + ln.Addr().String()
+	_, ws, _ := chaintest.ServeDevChain(t, devchain.DefaultConfig())
 
 	wdir := t.TempDir()
 	w := []string{"--wallet.path", wdir, "--wallet.name", "miner"}
@@ -62,22 +49,9 @@ func TestMinerAnswersPolkadotJSClient(t *testing.T) {
 	var show struct{ Hotkey string }
 	_ = json.Unmarshal([]byte(out), &show)
 
-	c, err := chain.Dial(ctx, ws, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	alice, _ := keys.FromURI("//Alice")
-	ferdie, _ := keys.FromURI("//Ferdie")
-	dave, _ := keys.FromURI("//Dave")
-	lift, _ := c.Call("AdminUtils", "sudo_set_network_rate_limit", scale.NewEncoder(nil).U64(0).Data())
-	if _, err := c.Sudo(ctx, alice, lift); err != nil {
-		t.Fatal(err)
-	}
-	netuid, err := c.RegisterNetwork(ctx, alice, ferdie.Hotkey())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := chaintest.Connect(t, ws)
+	netuid := chaintest.NewSubnet(t, c)
+	alice, dave := chaintest.Dev(t, "//Alice"), chaintest.Dev(t, "//Dave")
 	if _, err := c.BurnedRegister(ctx, dave, netuid, keys.Hotkey(show.Hotkey)); err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sn27/sn27/internal/chain"
+	"github.com/sn27/sn27/internal/chain/chaintest"
 	"github.com/sn27/sn27/internal/chain/devchain"
 	"github.com/sn27/sn27/internal/dendrite"
 	"github.com/sn27/sn27/internal/hwspec"
@@ -25,7 +26,6 @@ import (
 	"github.com/sn27/sn27/internal/miner"
 	"github.com/sn27/sn27/internal/pow"
 	"github.com/sn27/sn27/internal/protocol"
-	"github.com/sn27/sn27/internal/scale"
 )
 
 const tao = 1_000_000_000
@@ -48,41 +48,10 @@ type net27 struct {
 
 func newNet(t *testing.T) *net27 {
 	t.Helper()
-	cfg := devchain.DefaultConfig()
-	dc, err := devchain.New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = dc.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
-	c, err := chain.Dial(ctx, "ws://"+ln.Addr().String(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-
-	alice := dev(t, "//Alice")
-	sudo := func(call string, args ...[]byte) {
-		inner, err := c.Call("AdminUtils", call, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.Sudo(ctx, alice, inner); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sudo("sudo_set_network_rate_limit", scale.NewEncoder(nil).U64(0).Data())
-	netuid, err := c.RegisterNetwork(ctx, alice, dev(t, "//Ferdie").Hotkey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sudo("sudo_set_target_registrations_per_interval", scale.NewEncoder(nil).U16(uint16(netuid)).Data(), scale.NewEncoder(nil).U16(10).Data())
+	_, url, _ := chaintest.ServeDevChain(t, devchain.DefaultConfig())
+	c := chaintest.Connect(t, url)
+	netuid := chaintest.NewSubnet(t, c)
+	ctx := context.Background()
 	for _, r := range []struct{ cold, hot string }{{"//Bob", "//Charlie"}, {"//Dave", "//Dave//low"}, {"//Dave", "//Eve"}} {
 		if _, err := c.BurnedRegister(ctx, dev(t, r.cold), netuid, dev(t, r.hot).Hotkey()); err != nil {
 			t.Fatalf("register %s: %v", r.hot, err)

@@ -6,10 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
 	"github.com/sn27/sn27/internal/chain"
+	"github.com/sn27/sn27/internal/chain/devchain"
 	"github.com/sn27/sn27/internal/keys"
 	"github.com/sn27/sn27/internal/scale"
 )
@@ -130,5 +132,79 @@ func Scenario(t testing.TB, c *chain.Client) chain.NetUID {
 	if _, err := c.SetWeights(ctx, charlie, netuid, []chain.UID{muid}, []float64{1}, 0); !errors.Is(err, chain.ErrCommitRevealEnabled) {
 		t.Errorf("set_weights under commit-reveal = %v; want ErrCommitRevealEnabled", err)
 	}
+	return netuid
+}
+
+// ServeDevChain runs a dev chain on 127.0.0.1:0 until the test ends (or stop is
+// called) and returns its ws:// URL.
+func ServeDevChain(t testing.TB, cfg devchain.Config) (c *devchain.Chain, url string, stop func()) {
+	t.Helper()
+	c, err := devchain.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Serve(ctx, ln) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("Serve did not return 10 s after its context ended")
+		}
+	}
+	t.Cleanup(stop)
+	return c, "ws://" + ln.Addr().String(), stop
+}
+
+// Connect dials url; the client closes when the test ends.
+func Connect(t testing.TB, url string) *chain.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := chain.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// NewSubnet lifts the network rate limit (sudo //Alice), creates a subnet
+// owned by //Alice with owner hotkey //Ferdie and allows 10 registrations
+// per interval on it.
+func NewSubnet(t testing.TB, c *chain.Client) chain.NetUID {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	alice := Dev(t, "//Alice")
+	sudo := func(call string, args ...[]byte) {
+		inner, err := c.Call("AdminUtils", call, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Sudo(ctx, alice, inner); err != nil {
+			t.Fatalf("sudo %s: %v", call, err)
+		}
+	}
+	sudo("sudo_set_network_rate_limit", scale.NewEncoder(nil).U64(0).Data())
+	netuid, err := c.RegisterNetwork(ctx, alice, Dev(t, "//Ferdie").Hotkey())
+	if err != nil {
+		t.Fatalf("register_network: %v", err)
+	}
+	sudo("sudo_set_target_registrations_per_interval", scale.NewEncoder(nil).U16(uint16(netuid)).Data(), scale.NewEncoder(nil).U16(10).Data())
 	return netuid
 }

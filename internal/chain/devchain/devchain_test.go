@@ -3,7 +3,6 @@ package devchain_test
 import (
 	"context"
 	"errors"
-	"net"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,41 +11,6 @@ import (
 	"github.com/sn27/sn27/internal/chain/chaintest"
 	"github.com/sn27/sn27/internal/chain/devchain"
 )
-
-// serve runs a dev chain on 127.0.0.1:0 until the test ends (or stop is
-// called) and returns its ws:// URL.
-func serve(t *testing.T, cfg devchain.Config) (c *devchain.Chain, url string, stop func()) {
-	t.Helper()
-	c, err := devchain.New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Serve(ctx, ln) }()
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("Serve did not return 10 s after its context ended")
-		}
-	}
-	t.Cleanup(stop)
-	return c, "ws://" + ln.Addr().String(), stop
-}
 
 func dial(t *testing.T, url string) *chain.Client {
 	t.Helper()
@@ -61,21 +25,21 @@ func dial(t *testing.T, url string) *chain.Client {
 }
 
 func TestScenario(t *testing.T) {
-	_, url, _ := serve(t, devchain.DefaultConfig())
+	_, url, _ := chaintest.ServeDevChain(t, devchain.DefaultConfig())
 	chaintest.Scenario(t, dial(t, url))
 }
 
 func TestScenarioTimedBlocks(t *testing.T) {
 	cfg := devchain.DefaultConfig()
 	cfg.BlockTime = 20 * time.Millisecond
-	_, url, _ := serve(t, cfg)
+	_, url, _ := chaintest.ServeDevChain(t, cfg)
 	chaintest.Scenario(t, dial(t, url))
 }
 
 func TestPersistence(t *testing.T) {
 	cfg := devchain.DefaultConfig()
 	cfg.StatePath = filepath.Join(t.TempDir(), "devchain.json")
-	_, url, stop := serve(t, cfg)
+	_, url, stop := chaintest.ServeDevChain(t, cfg)
 	cl := dial(t, url)
 	netuid := chaintest.Scenario(t, cl)
 	ctx := context.Background()
@@ -93,7 +57,7 @@ func TestPersistence(t *testing.T) {
 	cl.Close()
 	stop()
 
-	_, url2, _ := serve(t, cfg)
+	_, url2, _ := chaintest.ServeDevChain(t, cfg)
 	cl2 := dial(t, url2)
 	if n, _ := cl2.BlockNumber(ctx); n != num {
 		t.Errorf("block number after restart = %d; want %d", n, num)
@@ -170,7 +134,7 @@ func setup(t *testing.T, cl *chain.Client) (netuid chain.NetUID, vuid, muid chai
 }
 
 func TestYumaEpoch(t *testing.T) {
-	c, url, _ := serve(t, devchain.DefaultConfig())
+	c, url, _ := chaintest.ServeDevChain(t, devchain.DefaultConfig())
 	cl := dial(t, url)
 	ctx := context.Background()
 	netuid, vuid, muid := setup(t, cl)
@@ -201,7 +165,7 @@ func TestYumaEpoch(t *testing.T) {
 }
 
 func TestUIDReuseWhenFull(t *testing.T) {
-	c, url, _ := serve(t, devchain.DefaultConfig())
+	c, url, _ := chaintest.ServeDevChain(t, devchain.DefaultConfig())
 	cl := dial(t, url)
 	ctx := context.Background()
 	netuid, _, muid := setup(t, cl)
@@ -257,7 +221,7 @@ func TestServeAxonLoopback(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := devchain.DefaultConfig()
 			cfg.AllowLoopback = tt.allow
-			_, url, _ := serve(t, cfg)
+			_, url, _ := chaintest.ServeDevChain(t, cfg)
 			cl := dial(t, url)
 			netuid, _, _ := setup(t, cl)
 			_, err := cl.ServeAxon(context.Background(), chaintest.Dev(t, "//Eve"), netuid, "127.0.0.1", 8091, chain.DefaultAxonVersion)
