@@ -11,6 +11,7 @@ import (
 	"github.com/sn27/sn27/internal/hashcat"
 	"github.com/sn27/sn27/internal/miner"
 	"github.com/sn27/sn27/internal/pow"
+	"github.com/sn27/sn27/internal/validator"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -51,7 +52,7 @@ speed it reports once running; its start-up time (kernel load, self-test) is rep
 	f.StringVar(&kernel, "native.kernel", "", "native kernel: avx512, scalar or generic (default: fastest available)")
 	f.BoolVar(&asJSON, "json", false, "print JSON (keys native_hps, hashcat_hps, ratio, ...)")
 	addHashcatFlags(f, &o.Hashcat)
-	cmd.AddCommand(newBenchChallengeCmd())
+	cmd.AddCommand(newBenchChallengeCmd(), newBenchValidatorCmd())
 	return cmd
 }
 
@@ -113,5 +114,36 @@ native solver and the hashcat runner are measured in the same run.`,
 	f.IntVar(&count, "count", 5, "rounds per solver")
 	f.BoolVar(&asJSON, "json", false, "print JSON (durations in nanoseconds)")
 	addHashcatFlags(f, &hc)
+	return cmd
+}
+
+func newBenchValidatorCmd() *cobra.Command {
+	var miners, difficulty int
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "validator",
+		Short: "Measure one validator challenge round against many light in-process miners",
+		Long: `Run one real challenge round (challenge creation, signed dendrite queries, verification, SQLite
+write) against --miners light responders, each on its own loopback address, and report the round's
+wall time, CPU time and the process's peak RSS.`,
+		Example: `  sn27 bench validator --miners 256
+  sn27 bench validator --miners 64 --difficulty 4 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rep, err := validator.BenchRound(cmd.Context(), miners, difficulty)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "round of %d miners (%d answered correctly): wall %v, CPU %v, peak RSS %.1f MiB\n",
+				rep.Miners, rep.Succeeded, rep.Wall.Round(time.Millisecond), rep.CPU.Round(time.Millisecond), float64(rep.PeakRSSKiB)/1024)
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&miners, "miners", 256, "simulated miners")
+	cmd.Flags().IntVar(&difficulty, "difficulty", 3, "challenge difficulty (the responders solve it)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

@@ -283,14 +283,14 @@ func isDialError(err error) bool {
 }
 
 // Query calls every target concurrently (at most MaxConcurrent at a time),
-// each with its own synapse from newReq and its own timeout, and returns
-// the synapses in target order, each carrying its status.
-func Query[PT protocol.Message](ctx context.Context, d *Dendrite, targets []Target, newReq func(Target) PT, timeout time.Duration) []PT {
+// each with its own synapse from newReq(i, targets[i]) and its own timeout,
+// and returns the synapses in target order, each carrying its status.
+func Query[PT protocol.Message](ctx context.Context, d *Dendrite, targets []Target, newReq func(int, Target) PT, timeout time.Duration) []PT {
 	out := make([]PT, len(targets))
 	var g errgroup.Group
 	g.SetLimit(d.cfg.MaxConcurrent)
 	for i, t := range targets {
-		out[i] = newReq(t)
+		out[i] = newReq(i, t)
 		g.Go(func() error {
 			_ = d.Call(ctx, t, out[i], timeout)
 			return nil

@@ -151,7 +151,7 @@ func TestQueryBoundsConcurrency(t *testing.T) {
 	for i := range targets {
 		targets[i] = tg
 	}
-	res := Query(context.Background(), d, targets, func(Target) *protocol.Challenge { return protocol.NewChallenge() }, 5*time.Second)
+	res := Query(context.Background(), d, targets, func(int, Target) *protocol.Challenge { return protocol.NewChallenge() }, 5*time.Second)
 	if len(res) != 10 {
 		t.Fatalf("%d results", len(res))
 	}

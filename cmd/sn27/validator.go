@@ -1,0 +1,110 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/sn27/sn27/internal/chain"
+	"github.com/sn27/sn27/internal/dendrite"
+	"github.com/sn27/sn27/internal/store"
+	"github.com/sn27/sn27/internal/validator"
+	"github.com/sn27/sn27/internal/wallet"
+)
+
+func newValidatorCmd() *cobra.Command {
+	var (
+		cfg         = validator.DefaultConfig()
+		sf          subtensorFlags
+		wf          walletFlags
+		lf          loggingFlags
+		netuid      uint16
+		configFile  string
+		dataDir     string
+		metricsPort int
+		externalIP  string
+	)
+	cmd := &cobra.Command{
+		Use:   "validator",
+		Short: "Run an SN27 validator: challenge miners, score them, set weights",
+		Long: `Run an SN27 validator for the wallet's hotkey. Driven by chain blocks, it syncs the metagraph,
+challenges the queryable miners (serving, below the validator stake, not blacklisted, one uid per IP,
+axon version >= 183) with proof-of-work rounds at each miner's own difficulty, verifies answers and
+measures time itself, keeps the history in SQLite under --data.dir, scores miners (--validator.scoring
+v1.5 or seed) and sets weights every --validator.weights.every blocks.
+Settings: flags, else SN27_<FLAG> environment variables, else --config FILE (JSON), else defaults.`,
+		Example: `  sn27 validator --wallet.name validator --netuid 27
+  sn27 validator --subtensor.network local --netuid 1 --validator.challenge.batch.size 64 --metrics.port 9101`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyConfig(cmd.Flags(), configFile); err != nil {
+				return withCode(exitBadInput, err)
+			}
+			cfg.NetUID = chain.NetUID(netuid)
+			if metricsPort > 0 {
+				cfg.MetricsAddr = fmt.Sprintf(":%d", metricsPort)
+			}
+			log := lf.logger(os.Stderr)
+			ctx := cmd.Context()
+			hot, err := wf.wallet(cmd).LoadHotkey(ctx)
+			if err != nil {
+				return walletError(err)
+			}
+			dir, err := wallet.ExpandPath(dataDir)
+			if err != nil {
+				return withCode(exitBadInput, err)
+			}
+			st, err := store.Open(ctx, filepath.Join(dir, "validator.db"))
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			c, err := sf.dial(ctx)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			d, err := dendrite.New(hot, dendrite.Config{ExternalIP: externalIP})
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			v, err := validator.New(cfg, validator.Deps{Hotkey: hot, Chain: c, Store: st, Dendrite: d, Log: log, Registry: reg})
+			if err != nil {
+				return withCode(exitBadInput, err)
+			}
+			return v.Run(ctx)
+		},
+	}
+	f := cmd.Flags()
+	wf.register(f)
+	sf.register(f)
+	lf.register(f)
+	f.StringVar(&configFile, "config", "", "JSON file of settings keyed by flag name")
+	f.Uint16Var(&netuid, "netuid", uint16(cfg.NetUID), "subnet")
+	f.StringVar(&dataDir, "data.dir", "~/.sn27/validator", "where the validator keeps its SQLite history")
+	f.IntVar(&metricsPort, "metrics.port", 0, "serve Prometheus /metrics on this port (0: off)")
+	f.StringVar(&externalIP, "axon.external_ip", "", "this validator's public IP, sent to miners (bt_header_dendrite_ip)")
+	f.StringVar(&cfg.Scoring, "validator.scoring", cfg.Scoring, "v1.5 (SN27 v1.5.1 formula) or seed (the guide's formula)")
+	f.IntVar(&cfg.DifficultyMin, "validator.difficulty.min", cfg.DifficultyMin, "smallest challenge difficulty")
+	f.IntVar(&cfg.DifficultyMax, "validator.difficulty.max", cfg.DifficultyMax, "largest challenge difficulty")
+	f.IntVar(&cfg.AlphabetSize, "validator.alphabet.size", cfg.AlphabetSize, "characters per challenge alphabet")
+	f.DurationVar(&cfg.PowTimeout, "validator.pow.timeout", cfg.PowTimeout, "time a miner has to answer a challenge")
+	f.IntVar(&cfg.BatchSize, "validator.challenge.batch.size", cfg.BatchSize, "miners challenged concurrently")
+	f.Uint64Var(&cfg.ChallengeEveryMin, "validator.challenge.every.min", cfg.ChallengeEveryMin, "blocks between challenge rounds (random in min..max)")
+	f.Uint64Var(&cfg.ChallengeEveryMax, "validator.challenge.every.max", cfg.ChallengeEveryMax, "blocks between challenge rounds (random in min..max)")
+	f.Uint64Var(&cfg.SpecsEvery, "validator.specs.every", cfg.SpecsEvery, "blocks between hardware queries")
+	f.Uint64Var(&cfg.SyncEvery, "validator.sync.every", cfg.SyncEvery, "blocks between metagraph syncs")
+	f.Uint64Var(&cfg.WeightsEvery, "validator.weights.every", cfg.WeightsEvery, "blocks between set_weights (weights_rate_limit)")
+	f.DurationVar(&cfg.BlockPoll, "validator.block.poll", cfg.BlockPoll, "how often the best block is read")
+	f.BoolVar(&cfg.PerformHardwareQuery, "validator.perform.hardware.query", cfg.PerformHardwareQuery, "ask miners for their Specs on --validator.specs.every (replaces the reference's wandb)")
+	f.StringSliceVar(&cfg.BlacklistHotkeys, "blacklist.hotkeys", nil, "miner hotkeys never challenged (comma-separated)")
+	f.StringSliceVar(&cfg.BlacklistColdkeys, "blacklist.coldkeys", nil, "miner coldkeys never challenged (comma-separated)")
+	return cmd
+}

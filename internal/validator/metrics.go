@@ -1,0 +1,30 @@
+package validator
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	roundSeconds prometheus.Histogram
+	queried      prometheus.Counter
+	challenges   *prometheus.CounterVec
+	weightsSet   prometheus.Counter
+	chainErrors  *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		roundSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sn27_validator_round_duration_seconds", Help: "Wall time of a challenge round.",
+			Buckets: prometheus.ExponentialBuckets(0.1, 2, 12),
+		}),
+		queried: prometheus.NewCounter(prometheus.CounterOpts{Name: "sn27_validator_miners_queried_total", Help: "Miners challenged."}),
+		challenges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sn27_validator_challenges_total", Help: "Challenge results by outcome: success, wrong, timeout, unreachable, refused, no_answer.",
+		}, []string{"result"}),
+		weightsSet:  prometheus.NewCounter(prometheus.CounterOpts{Name: "sn27_validator_weights_set_total", Help: "Successful set_weights."}),
+		chainErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sn27_validator_chain_errors_total", Help: "Chain errors by operation."}, []string{"op"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.roundSeconds, m.queried, m.challenges, m.weightsSet, m.chainErrors)
+	}
+	return m
+}

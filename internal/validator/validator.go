@@ -1,0 +1,486 @@
+// Package validator is the SN27 validator daemon: driven by chain blocks it
+// syncs the metagraph, challenges queryable miners with proof-of-work
+// rounds (each miner at its own difficulty), verifies answers and timings
+// itself, keeps the history in SQLite, scores miners (SN27 v1.5.1 or the
+// guide's formula) and sets weights on chain.
+package validator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sn27/sn27/internal/chain"
+	"github.com/sn27/sn27/internal/dendrite"
+	"github.com/sn27/sn27/internal/keys"
+	"github.com/sn27/sn27/internal/pow"
+	"github.com/sn27/sn27/internal/protocol"
+	"github.com/sn27/sn27/internal/scoring"
+	"github.com/sn27/sn27/internal/store"
+)
+
+// Chain is what the validator needs of subtensor.
+type Chain interface {
+	Neurons(ctx context.Context, netuid chain.NetUID) ([]chain.Neuron, error)
+	BlockNumber(ctx context.Context) (uint64, error)
+	SetWeights(ctx context.Context, hotkey *keys.Pair, netuid chain.NetUID, uids []chain.UID, weights []float64, versionKey uint64) (*chain.Receipt, error)
+}
+
+// Deps are the validator's collaborators.
+type Deps struct {
+	Hotkey   *keys.Pair
+	Chain    Chain
+	Store    *store.Store
+	Dendrite *dendrite.Dendrite
+	Log      *slog.Logger
+	Registry *prometheus.Registry
+	Now      func() time.Time
+}
+
+// Validator is the daemon.
+type Validator struct {
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
+	m    *metrics
+	rnd  *rand.Rand
+
+	mu        sync.Mutex // guards neurons
+	neurons   []chain.Neuron
+	lastRound RoundReport
+}
+
+// New builds a validator.
+func New(cfg Config, deps Deps) (*Validator, error) {
+	if deps.Hotkey == nil || deps.Chain == nil || deps.Store == nil || deps.Dendrite == nil {
+		return nil, errors.New("validator: hotkey, chain, store and dendrite are required")
+	}
+	if cfg.Scoring != "v1.5" && cfg.Scoring != "seed" {
+		return nil, fmt.Errorf("unknown --validator.scoring %q (want v1.5 or seed)", cfg.Scoring)
+	}
+	if cfg.DifficultyMin < 1 || cfg.DifficultyMax < cfg.DifficultyMin || cfg.DifficultyMax > pow.DefaultMaxDifficulty {
+		return nil, fmt.Errorf("difficulty range %d..%d: want 1 <= min <= max <= %d", cfg.DifficultyMin, cfg.DifficultyMax, pow.DefaultMaxDifficulty)
+	}
+	if cfg.ChallengeEveryMax < cfg.ChallengeEveryMin || cfg.ChallengeEveryMin == 0 || cfg.WeightsEvery == 0 || cfg.SyncEvery == 0 {
+		return nil, errors.New("schedules must be positive numbers of blocks (challenge min <= max)")
+	}
+	if deps.Log == nil {
+		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	var reg prometheus.Registerer
+	if deps.Registry != nil {
+		reg = deps.Registry
+	}
+	return &Validator{
+		cfg: cfg, deps: deps, m: newMetrics(reg),
+		log: deps.Log.With("component", "validator", "hotkey", deps.Hotkey.SS58()),
+		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 27)),
+	}, nil
+}
+
+// Sync reads the metagraph now (it also runs on its schedule in Run).
+func (v *Validator) Sync(ctx context.Context) error { return v.sync(ctx) }
+
+// SetWeights scores the miners from the stored history and sets weights now.
+func (v *Validator) SetWeights(ctx context.Context) error {
+	if err := v.sync(ctx); err != nil {
+		return err
+	}
+	me := v.self()
+	if me == nil {
+		return errors.New("validator hotkey not registered")
+	}
+	uids, ws, err := v.Scores(ctx, v.snapshot())
+	if err != nil {
+		return err
+	}
+	_, err = v.deps.Chain.SetWeights(ctx, v.deps.Hotkey, v.cfg.NetUID, uids, ws, v.cfg.VersionKey)
+	if err == nil {
+		v.m.weightsSet.Inc()
+	}
+	return err
+}
+
+// sync reads the metagraph and records uid ↔ hotkey (purging the history
+// of deregistered hotkeys).
+func (v *Validator) sync(ctx context.Context) error {
+	ns, err := v.deps.Chain.Neurons(ctx, v.cfg.NetUID)
+	if err != nil {
+		v.m.chainErrors.WithLabelValues("neurons").Inc()
+		return fmt.Errorf("sync metagraph: %w", err)
+	}
+	ms := make([]store.Miner, len(ns))
+	for i, n := range ns {
+		ms[i] = store.Miner{UID: uint16(n.UID), Hotkey: string(n.Hotkey)}
+	}
+	purged, err := v.deps.Store.SyncMiners(ctx, ms)
+	if err != nil {
+		return err
+	}
+	for _, h := range purged {
+		v.log.Info("uid changed hotkey; old miner's history purged", "hotkey", h)
+	}
+	v.mu.Lock()
+	v.neurons = ns
+	v.mu.Unlock()
+	return nil
+}
+
+func (v *Validator) snapshot() []chain.Neuron {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return slices.Clone(v.neurons)
+}
+
+// Run drives the loop from chain blocks until ctx ends. A round in progress
+// finishes and is stored before Run returns.
+func (v *Validator) Run(ctx context.Context) error {
+	if err := v.sync(ctx); err != nil {
+		return err
+	}
+	me := v.self()
+	if me == nil {
+		return fmt.Errorf("hotkey %s is not registered on subnet %d; register it first: sn27 subnet register --netuid %d", v.deps.Hotkey.SS58(), v.cfg.NetUID, v.cfg.NetUID)
+	}
+	v.log.Info("validator started", "uid", me.UID, "permit", me.ValidatorPermit, "scoring", v.cfg.Scoring)
+	var wg sync.WaitGroup
+	if v.cfg.MetricsAddr != "" && v.deps.Registry != nil {
+		srv := &http.Server{Addr: v.cfg.MetricsAddr, Handler: promhttp.HandlerFor(v.deps.Registry, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				v.log.Error("metrics server", "err", err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			<-ctx.Done()
+			sctx, c := context.WithTimeout(context.Background(), 2*time.Second)
+			defer c()
+			_ = srv.Shutdown(sctx)
+		}()
+	}
+	defer wg.Wait()
+
+	var nextSync, nextChallenge, nextSpecs, nextWeights uint64
+	if s, ok, _ := v.deps.Store.Meta(ctx, "next_weights_block"); ok {
+		fmt.Sscan(s, &nextWeights)
+	}
+	tick := time.NewTicker(v.cfg.BlockPoll)
+	defer tick.Stop()
+	var last uint64
+	for {
+		select {
+		case <-ctx.Done():
+			v.log.Info("validator stopped")
+			return nil
+		case <-tick.C:
+		}
+		b, err := v.deps.Chain.BlockNumber(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				v.m.chainErrors.WithLabelValues("block").Inc()
+				v.log.Warn("read block number", "err", err)
+			}
+			continue
+		}
+		if b == last {
+			continue
+		}
+		last = b
+		if b >= nextSync {
+			if err := v.sync(ctx); err != nil && ctx.Err() == nil {
+				v.log.Warn("metagraph sync failed", "err", err)
+			}
+			nextSync = b + v.cfg.SyncEvery
+		}
+		if b >= nextChallenge {
+			// The round runs to the end even if ctx ends, so its results are kept.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.cfg.PowTimeout+10*time.Second)
+			rep, err := v.ChallengeRound(rctx, v.snapshot())
+			cancel()
+			if err != nil {
+				v.log.Error("challenge round", "err", err)
+			} else {
+				v.log.Info("challenge round", "block", b, "queried", rep.Queried, "succeeded", rep.Succeeded, "seconds", rep.Duration.Seconds())
+			}
+			nextChallenge = b + v.cfg.ChallengeEveryMin + v.rnd.Uint64N(v.cfg.ChallengeEveryMax-v.cfg.ChallengeEveryMin+1)
+		}
+		if v.cfg.PerformHardwareQuery && b >= nextSpecs {
+			v.specsRound(ctx, v.snapshot())
+			nextSpecs = b + v.cfg.SpecsEvery
+		}
+		if b >= nextWeights {
+			nextWeights = b + v.setWeights(ctx)
+			_ = v.deps.Store.SetMeta(ctx, "next_weights_block", fmt.Sprint(nextWeights))
+			// Scoring reads 12 h and the last 20 challenges; a week is plenty.
+			if n, err := v.deps.Store.Prune(ctx, v.deps.Now().Add(-7*24*time.Hour)); err != nil {
+				v.log.Warn("prune old challenges", "err", err)
+			} else if n > 0 {
+				v.log.Debug("pruned old challenges", "rows", n)
+			}
+		}
+	}
+}
+
+func (v *Validator) self() *chain.Neuron {
+	for _, n := range v.snapshot() {
+		if n.Hotkey == v.deps.Hotkey.Hotkey() {
+			return &n
+		}
+	}
+	return nil
+}
+
+// candidates are the miners to challenge now.
+func (v *Validator) candidates(ctx context.Context, ns []chain.Neuron) ([]scoring.Candidate, map[uint16]chain.Neuron) {
+	allocated, err := v.deps.Store.Allocated(ctx)
+	if err != nil {
+		v.log.Warn("read allocations", "err", err)
+	}
+	byUID := map[uint16]chain.Neuron{}
+	var cs []scoring.Candidate
+	for _, n := range ns {
+		if n.Hotkey == v.deps.Hotkey.Hotkey() || allocated[string(n.Hotkey)] {
+			continue
+		}
+		byUID[uint16(n.UID)] = n
+		cs = append(cs, scoring.Candidate{
+			UID: uint16(n.UID), Hotkey: string(n.Hotkey), IP: n.Axon.IP, Port: n.Axon.Port, AxonVersion: n.Axon.Version,
+			StakeTAO:    float64(n.TotalStake()) / 1e9,
+			Blacklisted: slices.Contains(v.cfg.BlacklistHotkeys, string(n.Hotkey)) || slices.Contains(v.cfg.BlacklistColdkeys, string(n.Coldkey)),
+		})
+	}
+	return scoring.Queryable(cs, v.cfg.MinAxonVersion, v.cfg.PermitStakeTAO), byUID
+}
+
+// RoundReport summarises a challenge round.
+type RoundReport struct {
+	Queried, Succeeded int
+	Duration           time.Duration
+	Results            []store.Challenge
+}
+
+// ChallengeRound challenges the queryable miners among ns in batches,
+// verifies the answers and stores the results in one transaction.
+func (v *Validator) ChallengeRound(ctx context.Context, ns []chain.Neuron) (RoundReport, error) {
+	start := v.deps.Now()
+	cs, byUID := v.candidates(ctx, ns)
+	stats, err := v.deps.Store.AllStats(ctx, v.cfg.StatsWindow, start)
+	if err != nil {
+		return RoundReport{}, err
+	}
+	type job struct {
+		c    scoring.Candidate
+		ch   pow.Challenge
+		diff int
+	}
+	jobs := make([]job, 0, len(cs))
+	for _, c := range cs {
+		st := stats[c.Hotkey]
+		d := scoring.NextDifficulty(v.cfg.DifficultyMin, v.cfg.DifficultyMax, scoring.DifficultyHistory{
+			Successes: st.Successes, FailedLast20: st.FailedLast20, AvgDifficultyLast20Successes: st.AvgDifficultyLast20Successes,
+		})
+		ch, _, err := pow.New(nil, pow.Params{Difficulty: d, AlphabetSize: v.cfg.AlphabetSize, MaxDifficulty: v.cfg.DifficultyMax})
+		if err != nil {
+			return RoundReport{}, err
+		}
+		jobs = append(jobs, job{c, ch, d})
+	}
+	rep := RoundReport{Queried: len(jobs)}
+	for i := 0; i < len(jobs); i += v.cfg.BatchSize {
+		batch := jobs[i:min(i+v.cfg.BatchSize, len(jobs))]
+		targets := make([]dendrite.Target, len(batch))
+		for j, b := range batch {
+			targets[j] = dendrite.Target{IP: b.c.IP, Port: int(b.c.Port), Hotkey: byUID[b.c.UID].Hotkey}
+		}
+		answers := dendrite.Query(ctx, v.deps.Dendrite, targets, func(j int, _ dendrite.Target) *protocol.Challenge {
+			b := batch[j]
+			req := protocol.NewChallenge()
+			req.ChallengeHash, req.ChallengeSalt, req.ChallengeMode = b.ch.Hash, b.ch.Salt, b.ch.Mode
+			req.ChallengeChars, req.ChallengeMask, req.ChallengeDifficulty = b.ch.Chars, b.ch.Mask, int64(b.diff)
+			return req
+		}, v.cfg.PowTimeout)
+		for j, a := range answers {
+			b := batch[j]
+			res := store.Challenge{UID: b.c.UID, Hotkey: b.c.Hotkey, Difficulty: b.diff, CreatedAt: v.deps.Now(), ElapsedSeconds: a.Dendrite.ProcessTime.V}
+			res.Success, res.Error = judge(b.ch, a)
+			reason := "success"
+			if !res.Success {
+				reason = classify(a)
+			}
+			v.m.challenges.WithLabelValues(reason).Inc()
+			if res.Success {
+				rep.Succeeded++
+			}
+			rep.Results = append(rep.Results, res)
+		}
+	}
+	if err := v.deps.Store.AddChallenges(ctx, rep.Results); err != nil {
+		return rep, fmt.Errorf("store round: %w", err)
+	}
+	rep.Duration = v.deps.Now().Sub(start)
+	v.m.roundSeconds.Observe(rep.Duration.Seconds())
+	v.m.queried.Add(float64(rep.Queried))
+	v.mu.Lock()
+	v.lastRound = rep
+	v.mu.Unlock()
+	return rep, nil
+}
+
+// judge verifies an answer: success only for a 200 answer whose password
+// recomputes to the challenge hash.
+func judge(ch pow.Challenge, a *protocol.Challenge) (bool, string) {
+	if a.Dendrite.StatusCode.V != http.StatusOK {
+		return false, fmt.Sprintf("status %d: %s", a.Dendrite.StatusCode.V, protocol.Deref(a.Dendrite.StatusMessage))
+	}
+	out, err := a.Answer()
+	if err != nil {
+		return false, "unparsable output: " + err.Error()
+	}
+	if out.Password == nil {
+		return false, "no password: " + protocol.Deref(out.Error)
+	}
+	ok, err := pow.Verify(ch.Hash, ch.Salt, *out.Password)
+	if err != nil || !ok {
+		return false, "wrong password"
+	}
+	return true, ""
+}
+
+// classify names a failure for metrics (bounded label values).
+func classify(a *protocol.Challenge) string {
+	switch code := a.Dendrite.StatusCode.V; {
+	case code == http.StatusRequestTimeout:
+		return "timeout"
+	case code == http.StatusServiceUnavailable:
+		return "unreachable"
+	case code != http.StatusOK:
+		return "refused"
+	}
+	if out, err := a.Answer(); err != nil || out.Password == nil {
+		return "no_answer"
+	}
+	return "wrong"
+}
+
+// specsRound asks miners for their hardware report.
+func (v *Validator) specsRound(ctx context.Context, ns []chain.Neuron) {
+	cs, byUID := v.candidates(ctx, ns)
+	targets := make([]dendrite.Target, len(cs))
+	for i, c := range cs {
+		targets[i] = dendrite.Target{IP: c.IP, Port: int(c.Port), Hotkey: byUID[c.UID].Hotkey}
+	}
+	res := dendrite.Query(ctx, v.deps.Dendrite, targets, func(int, dendrite.Target) *protocol.Specs { return protocol.NewSpecs() }, 60*time.Second)
+	for i, r := range res {
+		h := cs[i].Hotkey
+		if r.Dendrite.StatusCode.V == http.StatusOK && json.Valid([]byte(r.SpecsOutput)) && r.SpecsOutput != "" {
+			_ = v.deps.Store.SetSpecs(ctx, h, r.SpecsOutput)
+		} else {
+			_ = v.deps.Store.MarkNoSpecs(ctx, h)
+		}
+	}
+}
+
+// Scores computes every neuron's score from the stored history.
+func (v *Validator) Scores(ctx context.Context, ns []chain.Neuron) ([]chain.UID, []float64, error) {
+	now := v.deps.Now()
+	stats, err := v.deps.Store.AllStats(ctx, v.cfg.StatsWindow, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	allocated, _ := v.deps.Store.Allocated(ctx)
+	uids := make([]chain.UID, 0, len(ns))
+	scores := make([]float64, 0, len(ns))
+	for _, n := range ns {
+		st, ok := stats[string(n.Hotkey)]
+		s := 0.0
+		if ok || allocated[string(n.Hotkey)] {
+			switch v.cfg.Scoring {
+			case "seed":
+				if st.Successes > 0 {
+					s = scoring.SeedScore(scoring.DefaultSeedParams(), true, st.AvgElapsedSeconds, int(st.AvgDifficultyLast20Successes+0.5), allocated[string(n.Hotkey)])
+				}
+			default:
+				p := scoring.DefaultV15Params()
+				p.MinDifficulty, p.MaxDifficulty, p.PowTimeout = v.cfg.DifficultyMin, v.cfg.DifficultyMax, v.cfg.PowTimeout.Seconds()
+				s = scoring.V15Score(p, scoring.Stats{
+					Attempts: st.Attempts, Successes: st.Successes, AvgDifficultyLast20: st.AvgDifficultyLast20Successes,
+					AvgElapsedSeconds: st.AvgElapsedSeconds, FailedLast20: st.FailedLast20,
+					Allocated: allocated[string(n.Hotkey)], HasDocker: v.hasDocker(ctx, string(n.Hotkey)),
+				})
+			}
+		}
+		uids = append(uids, n.UID)
+		scores = append(scores, s)
+	}
+	return uids, scoring.Normalize(scores), nil
+}
+
+func (v *Validator) hasDocker(ctx context.Context, hotkey string) bool {
+	js, _, err := v.deps.Store.Specs(ctx, hotkey)
+	if err != nil || js == "" {
+		return true // unknown: not penalised
+	}
+	var s struct {
+		HasDocker *bool `json:"has_docker"`
+	}
+	if json.Unmarshal([]byte(js), &s) != nil || s.HasDocker == nil {
+		return true
+	}
+	return *s.HasDocker
+}
+
+// setWeights scores and sets weights; it returns the blocks until the next try.
+func (v *Validator) setWeights(ctx context.Context) uint64 {
+	if err := v.sync(ctx); err != nil {
+		v.log.Warn("metagraph sync before weights", "err", err)
+	}
+	me := v.self()
+	if me == nil {
+		v.log.Error("hotkey no longer registered on the subnet; not setting weights")
+		return v.cfg.WeightsEvery
+	}
+	if !me.ValidatorPermit {
+		v.log.Warn("no validator permit on this subnet yet (stake too low?); weights not set", "uid", me.UID)
+		return v.cfg.WeightsEvery
+	}
+	uids, ws, err := v.Scores(ctx, v.snapshot())
+	if err != nil {
+		v.log.Error("compute scores", "err", err)
+		return 10
+	}
+	_, err = v.deps.Chain.SetWeights(ctx, v.deps.Hotkey, v.cfg.NetUID, uids, ws, v.cfg.VersionKey)
+	switch {
+	case err == nil:
+		v.m.weightsSet.Inc()
+		v.log.Info("weights set", "uids", len(uids))
+		return v.cfg.WeightsEvery
+	case errors.Is(err, chain.ErrSettingWeightsTooFast):
+		v.m.chainErrors.WithLabelValues("set_weights").Inc()
+		v.log.Info("set_weights rate limited; trying again later", "err", err)
+		return max(1, v.cfg.WeightsEvery/10)
+	case errors.Is(err, chain.ErrCommitRevealEnabled):
+		v.m.chainErrors.WithLabelValues("set_weights").Inc()
+		v.log.Error("the subnet has commit-reveal weights on, which this validator does not support yet; weights not set", "err", err)
+		return v.cfg.WeightsEvery
+	default:
+		v.m.chainErrors.WithLabelValues("set_weights").Inc()
+		v.log.Error("set_weights failed", "err", err)
+		return max(1, v.cfg.WeightsEvery/10)
+	}
+}
