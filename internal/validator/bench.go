@@ -104,6 +104,9 @@ type noChain struct{}
 
 func (noChain) Neurons(context.Context, chain.NetUID) ([]chain.Neuron, error) { return nil, nil }
 func (noChain) BlockNumber(context.Context) (uint64, error)                   { return 0, nil }
+func (noChain) Hyperparameter(context.Context, string, chain.NetUID) (uint64, error) {
+	return 0, nil
+}
 func (noChain) SetWeights(context.Context, *keys.Pair, chain.NetUID, []chain.UID, []float64, uint64) (*chain.Receipt, error) {
 	return nil, fmt.Errorf("no chain in the benchmark")
 }

@@ -34,6 +34,7 @@ type Chain interface {
 	Neurons(ctx context.Context, netuid chain.NetUID) ([]chain.Neuron, error)
 	BlockNumber(ctx context.Context) (uint64, error)
 	SetWeights(ctx context.Context, hotkey *keys.Pair, netuid chain.NetUID, uids []chain.UID, weights []float64, versionKey uint64) (*chain.Receipt, error)
+	Hyperparameter(ctx context.Context, item string, netuid chain.NetUID) (uint64, error)
 }
 
 // Deps are the validator's collaborators.
@@ -464,16 +465,24 @@ func (v *Validator) setWeights(ctx context.Context) uint64 {
 		v.log.Error("compute scores", "err", err)
 		return 10
 	}
+	// Never try more often than the chain allows.
+	every := v.cfg.WeightsEvery
+	if rl, err := v.deps.Chain.Hyperparameter(ctx, "WeightsSetRateLimit", v.cfg.NetUID); err == nil {
+		every = max(every, rl+1)
+	}
 	_, err = v.deps.Chain.SetWeights(ctx, v.deps.Hotkey, v.cfg.NetUID, uids, ws, v.cfg.VersionKey)
 	switch {
 	case err == nil:
 		v.m.weightsSet.Inc()
-		v.log.Info("weights set", "uids", len(uids))
-		return v.cfg.WeightsEvery
+		v.log.Info("weights set", "uids", len(uids), "next_in_blocks", every)
+		return every
 	case errors.Is(err, chain.ErrSettingWeightsTooFast):
 		v.m.chainErrors.WithLabelValues("set_weights").Inc()
-		v.log.Info("set_weights rate limited; trying again later", "err", err)
-		return max(1, v.cfg.WeightsEvery/10)
+		// LastUpdate starts at registration, so the first try may come
+		// early; retry a few times per rate-limit period, not every block.
+		next := max(1, every/5)
+		v.log.Info("set_weights rate limited; trying again later", "blocks", next)
+		return next
 	case errors.Is(err, chain.ErrCommitRevealEnabled):
 		v.m.chainErrors.WithLabelValues("set_weights").Inc()
 		v.log.Error("the subnet has commit-reveal weights on, which this validator does not support yet; weights not set", "err", err)
