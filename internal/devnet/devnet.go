@@ -1,0 +1,378 @@
+// Package devnet runs a whole SN27 network on one machine: the embedded dev
+// chain, a subnet with one validator and N miners (each with its own axon
+// on its own loopback address, and its own data), with short schedules so
+// rounds and weights happen within a minute. It is the only package that
+// composes the daemons.
+package devnet
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sn27/sn27/internal/chain"
+	"github.com/sn27/sn27/internal/chain/devchain"
+	"github.com/sn27/sn27/internal/dendrite"
+	"github.com/sn27/sn27/internal/keys"
+	"github.com/sn27/sn27/internal/miner"
+	"github.com/sn27/sn27/internal/pow"
+	"github.com/sn27/sn27/internal/scale"
+	"github.com/sn27/sn27/internal/store"
+	"github.com/sn27/sn27/internal/validator"
+	"github.com/sn27/sn27/internal/wallet"
+)
+
+// Config of a devnet.
+type Config struct {
+	DataDir   string
+	Miners    int
+	BlockTime time.Duration
+	ChainAddr string // host:port of the dev chain's RPC
+	AxonPort  int    // every miner listens on its own loopback address with this port
+	// Delays are the simulated extra solve times of the miners, cycled
+	// (miner i gets Delays[i % len]); they make the ranking visible.
+	Delays []time.Duration
+}
+
+// DefaultConfig: 3 miners, 1 s blocks.
+func DefaultConfig() Config {
+	return Config{
+		DataDir: "~/.sn27/devnet", Miners: 3, BlockTime: time.Second, ChainAddr: "127.0.0.1:9944", AxonPort: 8091,
+		Delays: []time.Duration{0, 700 * time.Millisecond, 1500 * time.Millisecond, 2500 * time.Millisecond},
+	}
+}
+
+// Info is what a started devnet tells the user.
+type Info struct {
+	ChainURL   string
+	Wallets    string
+	NetUID     chain.NetUID
+	Validator  keys.Hotkey
+	MinerAxons []string
+}
+
+// state is the devnet's own file (the subnet it created).
+type state struct {
+	NetUID uint16 `json:"netuid"`
+}
+
+// slowSolver adds a fixed delay before solving.
+type slowSolver struct {
+	miner.NativeSolver
+	delay time.Duration
+}
+
+func (s slowSolver) Name() string { return fmt.Sprintf("native+%v", s.delay) }
+func (s slowSolver) Solve(ctx context.Context, c pow.Challenge) (miner.Answer, error) {
+	select {
+	case <-time.After(s.delay):
+	case <-ctx.Done():
+		return miner.Answer{}, ctx.Err()
+	}
+	return s.NativeSolver.Solve(ctx, c)
+}
+
+// Network is a running devnet.
+type Network struct {
+	cfg    Config
+	log    *slog.Logger
+	info   Info
+	client *chain.Client
+	store  *store.Store
+	v      *validator.Validator
+}
+
+// Run starts everything, calls ready once the network is up, and serves
+// until ctx ends; it returns after every part has stopped.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info, *Network)) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	dir, err := wallet.ExpandPath(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	cfg.DataDir = dir
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	errc := make(chan error, cfg.Miners+4)
+
+	// The chain.
+	ccfg := devchain.DefaultConfig()
+	ccfg.BlockTime, ccfg.StatePath, ccfg.Tempo = cfg.BlockTime, filepath.Join(dir, "chain.json"), 20
+	dc, err := devchain.New(ccfg, log.With("component", "devchain"))
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.ChainAddr)
+	if err != nil {
+		return fmt.Errorf("dev chain listen on %s: %w", cfg.ChainAddr, err)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := dc.Serve(ctx, ln); err != nil {
+			errc <- fmt.Errorf("dev chain: %w", err)
+		}
+	}()
+	n := &Network{cfg: cfg, log: log.With("component", "devnet")}
+	n.info.ChainURL = "ws://" + ln.Addr().String()
+	n.info.Wallets = filepath.Join(dir, "wallets")
+	if n.client, err = chain.Dial(ctx, n.info.ChainURL, log); err != nil {
+		return err
+	}
+	defer n.client.Close()
+
+	// Wallets and the subnet.
+	owner, err := n.wallet(ctx, "owner")
+	if err != nil {
+		return err
+	}
+	vw, err := n.wallet(ctx, "validator")
+	if err != nil {
+		return err
+	}
+	minerWallets := make([]wallet.Wallet, cfg.Miners)
+	for i := range minerWallets {
+		if minerWallets[i], err = n.wallet(ctx, "miner-"+strconv.Itoa(i)); err != nil {
+			return err
+		}
+	}
+	for _, w := range append([]wallet.Wallet{owner, vw}, minerWallets...) {
+		ck, err := w.LoadColdkeyPub(ctx)
+		if err != nil {
+			return err
+		}
+		pub, _ := ck.PublicKey()
+		if a, err := n.client.Account(ctx, pub); err == nil && a.Free < 100*devchain.TAO {
+			if err := dc.Fund(string(ck), 10_000*devchain.TAO); err != nil {
+				return err
+			}
+		}
+	}
+	netuid, err := n.subnet(ctx, owner)
+	if err != nil {
+		return err
+	}
+	n.info.NetUID = netuid
+	vhot, err := vw.LoadHotkey(ctx)
+	if err != nil {
+		return err
+	}
+	n.info.Validator = vhot.Hotkey()
+	if err := n.register(ctx, vw, netuid, 2000*devchain.TAO); err != nil {
+		return err
+	}
+	for _, w := range minerWallets {
+		if err := n.register(ctx, w, netuid, 0); err != nil {
+			return err
+		}
+	}
+
+	// Miners.
+	for i, w := range minerWallets {
+		hot, err := w.LoadHotkey(ctx)
+		if err != nil {
+			return err
+		}
+		ip := fmt.Sprintf("127.0.0.%d", 11+i)
+		mcfg := miner.DefaultConfig()
+		mcfg.NetUID, mcfg.AxonIP, mcfg.AxonPort, mcfg.ExternalIP = netuid, ip, cfg.AxonPort, ip
+		mcfg.MetagraphRefresh = 5 * time.Second
+		var solver miner.Solver = miner.NativeSolver{Solver: &pow.Solver{}}
+		if d := cfg.Delays[i%len(cfg.Delays)]; d > 0 {
+			solver = slowSolver{miner.NativeSolver{Solver: &pow.Solver{}}, d}
+		}
+		mn, err := miner.New(mcfg, miner.Deps{Hotkey: hot, Chain: n.client, Solver: solver, Log: log.With("miner", i)})
+		if err != nil {
+			return err
+		}
+		n.info.MinerAxons = append(n.info.MinerAxons, net.JoinHostPort(ip, strconv.Itoa(cfg.AxonPort)))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := mn.Run(ctx); err != nil {
+				errc <- fmt.Errorf("miner %d: %w", i, err)
+			}
+		}()
+		select {
+		case <-mn.Ready():
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+			return nil
+		}
+	}
+
+	// The validator.
+	if n.store, err = store.Open(ctx, filepath.Join(dir, "validator", "validator.db")); err != nil {
+		return err
+	}
+	defer n.store.Close()
+	d, err := dendrite.New(vhot, dendrite.Config{ExternalIP: "127.0.0.1"})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	vcfg := validator.DefaultConfig()
+	vcfg.NetUID, vcfg.DifficultyMin, vcfg.DifficultyMax = netuid, 5, 7
+	vcfg.PowTimeout, vcfg.BlockPoll = 10*time.Second, cfg.BlockTime/4
+	vcfg.ChallengeEveryMin, vcfg.ChallengeEveryMax, vcfg.SyncEvery, vcfg.SpecsEvery, vcfg.WeightsEvery = 3, 5, 5, 30, 10
+	if n.v, err = validator.New(vcfg, validator.Deps{Hotkey: vhot, Chain: n.client, Store: n.store, Dendrite: d, Log: log.With("component", "validator")}); err != nil {
+		return err
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := n.v.Run(ctx); err != nil {
+			errc <- fmt.Errorf("validator: %w", err)
+		}
+	}()
+	if ready != nil {
+		ready(n.info, n)
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-errc:
+		return err
+	}
+}
+
+// Client returns the devnet's chain client.
+func (n *Network) Client() *chain.Client { return n.client }
+
+// Store returns the validator's store.
+func (n *Network) Store() *store.Store { return n.store }
+
+// Validator returns the validator.
+func (n *Network) Validator() *validator.Validator { return n.v }
+
+// wallet loads or creates (without password) a wallet in the data dir.
+func (n *Network) wallet(ctx context.Context, name string) (wallet.Wallet, error) {
+	w := wallet.Wallet{Path: n.info.Wallets, Name: name, Hotkey: "default"}
+	if _, err := w.LoadHotkeyPub(ctx); err == nil {
+		return w, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return w, fmt.Errorf("wallet %s: %w", name, err)
+	}
+	if _, _, err := w.Create(ctx, 12, wallet.WriteOptions{NoPassword: true}); err != nil {
+		return w, fmt.Errorf("create wallet %s: %w", name, err)
+	}
+	return w, nil
+}
+
+// subnet returns the devnet's subnet, creating it (and lifting the limits
+// that would slow a demo) on the first run.
+func (n *Network) subnet(ctx context.Context, owner wallet.Wallet) (chain.NetUID, error) {
+	path := filepath.Join(n.cfg.DataDir, "devnet.json")
+	var st state
+	if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &st) == nil && st.NetUID != 0 {
+		return chain.NetUID(st.NetUID), nil
+	}
+	alice, _ := keys.FromURI("//Alice")
+	sudo := func(call string, args ...[]byte) error {
+		inner, err := n.client.Call("AdminUtils", call, args...)
+		if err != nil {
+			return err
+		}
+		_, err = n.client.Sudo(ctx, alice, inner)
+		return err
+	}
+	u16 := func(v uint16) []byte { return scale.NewEncoder(nil).U16(v).Data() }
+	u64 := func(v uint64) []byte { return scale.NewEncoder(nil).U64(v).Data() }
+	if err := sudo("sudo_set_network_rate_limit", u64(0)); err != nil {
+		return 0, fmt.Errorf("lift network rate limit: %w", err)
+	}
+	cold, err := owner.LoadColdkey(ctx)
+	if err != nil {
+		return 0, err
+	}
+	hot, err := owner.LoadHotkeyPub(ctx)
+	if err != nil {
+		return 0, err
+	}
+	netuid, err := n.client.RegisterNetwork(ctx, cold, hot)
+	if err != nil {
+		return 0, fmt.Errorf("create subnet: %w", err)
+	}
+	for _, c := range []struct {
+		call string
+		args [][]byte
+	}{
+		{"sudo_set_target_registrations_per_interval", [][]byte{u16(uint16(netuid)), u16(256)}},
+		{"sudo_set_weights_set_rate_limit", [][]byte{u16(uint16(netuid)), u64(10)}},
+	} {
+		if err := sudo(c.call, c.args...); err != nil {
+			return 0, fmt.Errorf("%s: %w", c.call, err)
+		}
+	}
+	b, _ := json.Marshal(state{NetUID: uint16(netuid)})
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return 0, err
+	}
+	return netuid, nil
+}
+
+// register registers w's hotkey (if needed) and stakes up to stake rao.
+func (n *Network) register(ctx context.Context, w wallet.Wallet, netuid chain.NetUID, stake uint64) error {
+	hot, err := w.LoadHotkeyPub(ctx)
+	if err != nil {
+		return err
+	}
+	ns, err := n.client.Neurons(ctx, netuid)
+	if err != nil {
+		return err
+	}
+	var me *chain.Neuron
+	for i := range ns {
+		if ns[i].Hotkey == hot {
+			me = &ns[i]
+		}
+	}
+	cold, err := w.LoadColdkey(ctx)
+	if err != nil {
+		return err
+	}
+	if me == nil {
+		if _, err := n.client.BurnedRegister(ctx, cold, netuid, hot); err != nil {
+			return fmt.Errorf("register %s: %w", w.Name, err)
+		}
+	}
+	if stake > 0 && (me == nil || me.TotalStake() < stake) {
+		if _, err := n.client.AddStake(ctx, cold, hot, netuid, stake); err != nil {
+			return fmt.Errorf("stake %s: %w", w.Name, err)
+		}
+	}
+	return nil
+}
+
+// PrintInfo writes the user-facing summary.
+func PrintInfo(w io.Writer, info Info, dashboard string) {
+	fmt.Fprintf(w, "SN27 devnet is up (subnet %d)\n", info.NetUID)
+	fmt.Fprintf(w, "  chain       %s   (e.g. sn27 metagraph --netuid %d --subtensor.chain_endpoint %s)\n", info.ChainURL, info.NetUID, info.ChainURL)
+	if dashboard != "" {
+		fmt.Fprintf(w, "  dashboard   %s\n", dashboard)
+	}
+	fmt.Fprintf(w, "  wallets     %s (no passwords: owner, validator, miner-N)\n", info.Wallets)
+	fmt.Fprintf(w, "  validator   %s\n", info.Validator)
+	for i, a := range info.MinerAxons {
+		fmt.Fprintf(w, "  miner-%d     axon %s\n", i, a)
+	}
+	fmt.Fprintf(w, "Ctrl-C stops everything; running it again continues from the data dir.\n")
+}

@@ -1,0 +1,102 @@
+package devnet_test
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sn27/sn27/internal/devnet"
+)
+
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestDevnetRanksMiners: a devnet comes up, every miner gets a non-zero
+// weight, the fastest the largest; a second run reuses the data dir.
+func TestDevnetRanksMiners(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a whole network; skipped with -short")
+	}
+	cfg := devnet.DefaultConfig()
+	cfg.DataDir, cfg.BlockTime, cfg.AxonPort = t.TempDir(), 200*time.Millisecond, freePort(t)
+	cfg.ChainAddr = net.JoinHostPort("127.0.0.1", "0")
+	run := func(check func(devnet.Info, *devnet.Network)) devnet.Info {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var info devnet.Info
+		done := make(chan error, 1)
+		go func() {
+			done <- devnet.Run(ctx, cfg, nil, func(i devnet.Info, n *devnet.Network) {
+				info = i
+				go func() { check(i, n); cancel() }()
+			})
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("devnet: %v", err)
+			}
+		case <-time.After(3 * time.Minute):
+			t.Fatal("devnet did not finish")
+		}
+		return info
+	}
+	first := run(func(info devnet.Info, n *devnet.Network) {
+		var out bytes.Buffer
+		devnet.PrintInfo(&out, info, "")
+		if !strings.Contains(out.String(), "miner-2") || !strings.Contains(out.String(), info.ChainURL) {
+			t.Errorf("info:\n%s", out.String())
+		}
+		ctx := context.Background()
+		for start := time.Now(); ; time.Sleep(500 * time.Millisecond) {
+			ns, err := n.Client().Neurons(ctx, info.NetUID)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			uids, ws, err := n.Validator().Scores(ctx, ns)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			byHot := map[string]float64{}
+			for i, u := range uids {
+				for _, nr := range ns {
+					if nr.UID == u {
+						byHot[string(nr.Hotkey)] = ws[i]
+					}
+				}
+			}
+			var miners []float64
+			for _, nr := range ns {
+				if nr.Axon.Serving() {
+					miners = append(miners, byHot[string(nr.Hotkey)])
+				}
+			}
+			if len(miners) == 3 && miners[0] > 0 && miners[1] > 0 && miners[2] > 0 {
+				if !(miners[0] > miners[2]) {
+					t.Errorf("weights %v: want the fastest miner above the slowest", miners)
+				}
+				t.Logf("weights of miners 0..2 after %v: %v", time.Since(start).Round(time.Second), miners)
+				return
+			}
+			if time.Since(start) > 2*time.Minute {
+				t.Errorf("miners' weights after 2 minutes: %v", miners)
+				return
+			}
+		}
+	})
+	second := run(func(devnet.Info, *devnet.Network) {})
+	if second.NetUID != first.NetUID || second.Validator != first.Validator {
+		t.Errorf("second run: subnet %d validator %s; want %d %s", second.NetUID, second.Validator, first.NetUID, first.Validator)
+	}
+}
