@@ -1,0 +1,369 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sn27/sn27/internal/allocation"
+	"github.com/sn27/sn27/internal/chain/chaintest"
+	"github.com/sn27/sn27/internal/chain/devchain"
+	"github.com/sn27/sn27/internal/docker"
+	"github.com/sn27/sn27/internal/hwspec"
+	"github.com/sn27/sn27/internal/keys"
+	"github.com/sn27/sn27/internal/miner"
+	"github.com/sn27/sn27/internal/pow"
+	"github.com/sn27/sn27/internal/renter"
+	"github.com/sn27/sn27/internal/store"
+)
+
+// renterCLI runs `sn27 renter ARGS...` in-process (whether or not root.go
+// registers the command yet) and returns exit code, stdout, stderr.
+func renterCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	root := newRootCmd()
+	if c, _, err := root.Find([]string{"renter"}); err != nil || c == root {
+		root.AddCommand(newRenterCmd())
+	}
+	var out, errb bytes.Buffer
+	root.SetArgs(append([]string{"renter"}, args...))
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	code := 0
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		code = 1
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+		}
+		errb.WriteString("sn27: " + err.Error() + "\n")
+	}
+	return code, out.String(), errb.String()
+}
+
+func TestRenterHelpHasExamples(t *testing.T) {
+	cmd := newRenterCmd()
+	for _, sub := range append(cmd.Commands(), cmd) {
+		if !strings.Contains(sub.Example, "sn27 renter") {
+			t.Errorf("%s has no example", sub.CommandPath())
+		}
+	}
+	if code, out, _ := renterCLI(t, "allocate", "--help"); code != 0 || !strings.Contains(out, "--ssh-key") || !strings.Contains(out, "Examples:") {
+		t.Errorf("allocate --help: exit %d\n%s", code, out)
+	}
+}
+
+func TestRenterRequestFlags(t *testing.T) {
+	dir := t.TempDir()
+	pub := filepath.Join(dir, "k.pub")
+	os.WriteFile(pub, []byte("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB test\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "k"), []byte("private"), 0o600)
+	r := requestFlags{cpu: 2, gpuMem: "40GB", ram: "512MB", disk: "1.5GB", timeline: 10, sshKeyFile: pub}
+	q, err := r.request()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := renter.Request{CPUCount: 2, GPUMemoryMiB: 40 << 10, RAMBytes: 512 << 20, DiskBytes: 3 << 29, Timeline: 10,
+		SSHKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB test"}
+	if q != want {
+		t.Errorf("request = %+v; want %+v", q, want)
+	}
+	a := renter.Allocation{SSHCommand: "ssh -p 4444 root@10.0.0.1"}
+	if got, want := sshCommandLine(a, pub), "ssh -i "+filepath.Join(dir, "k")+" -p 4444 root@10.0.0.1"; got != want {
+		t.Errorf("ssh command = %q; want %q", got, want)
+	}
+	if got := sshCommandLine(a, ""); got != a.SSHCommand {
+		t.Errorf("ssh command without a key file = %q", got)
+	}
+	for _, bad := range []requestFlags{{ram: "lots", disk: "1GB", gpuMem: "0"}, {ram: "1GB", disk: "1GB", gpuMem: "0", sshKeyFile: filepath.Join(dir, "k")}} {
+		if _, err := bad.request(); err == nil {
+			t.Errorf("request(%+v) accepted", bad)
+		}
+	}
+}
+
+func TestRenterStoreOnlyCommands(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := renterCLI(t, "list-penalized", "--data.dir", dir); code != exitBadInput || !strings.Contains(stderr, "no validator store") {
+		t.Errorf("without a store: exit %d, %s", code, stderr)
+	}
+	st, err := store.Open(context.Background(), filepath.Join(dir, "validator.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	hk := chaintest.Dev(t, "//Eve").SS58()
+	if code, _, stderr := renterCLI(t, "penalize", hk, "--reason", "flaky", "--data.dir", dir); code != 0 {
+		t.Fatal(stderr)
+	}
+	if _, out, _ := renterCLI(t, "list-penalized", "--data.dir", dir); !strings.Contains(out, hk) || !strings.Contains(out, "flaky") {
+		t.Errorf("list-penalized:\n%s", out)
+	}
+	if code, _, _ := renterCLI(t, "penalize", "not-a-hotkey", "--data.dir", dir); code != exitBadInput {
+		t.Errorf("penalize of a bad hotkey: exit %d", code)
+	}
+	renterCLI(t, "depenalize", hk, "--data.dir", dir)
+	if _, out, _ := renterCLI(t, "list-penalized", "--data.dir", dir, "--json"); strings.TrimSpace(out) != "{}" {
+		t.Errorf("after depenalize: %s", out)
+	}
+	if _, out, _ := renterCLI(t, "list-allocations", "--data.dir", dir); !strings.Contains(out, "0 allocations") {
+		t.Errorf("list-allocations: %s", out)
+	}
+	if code, _, stderr := renterCLI(t, "deallocate", hk, "--data.dir", dir, "--subtensor.chain_endpoint", "ws://127.0.0.1:1"); code == 0 {
+		t.Errorf("deallocate of nothing: exit 0, %s", stderr)
+	}
+}
+
+// TestRenterEndToEnd: a real miner with the allocation component on a dev
+// chain, the validator's store holding its specs, and the renter CLI
+// allocating it, logging in with OpenSSH, pausing, unpausing and
+// deallocating it.
+func TestRenterEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs dockerd, the allocation image and ssh; skipped with -short")
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	dc, err := docker.New(ctx)
+	if err != nil {
+		t.Fatalf("docker: %v", err)
+	}
+	t.Cleanup(func() { dc.Close() })
+	if err := dc.BuildImage(ctx, docker.BuildOptions{}); err != nil {
+		t.Fatalf("build the allocation image: %v", err)
+	}
+
+	// The chain: the validator's wallet hotkey staked 2000 τ, the miner //Eve.
+	_, ws, _ := chaintest.ServeDevChain(t, devchain.DefaultConfig())
+	c := chaintest.Connect(t, ws)
+	netuid := chaintest.NewSubnet(t, c)
+	wdir := t.TempDir()
+	w := []string{"--wallet.path", wdir, "--wallet.name", "validator"}
+	if code, _, stderr := sn27(t, append([]string{"wallet", "create", "--no-password"}, w...)...); code != 0 {
+		t.Fatal(stderr)
+	}
+	_, out, _ := sn27(t, append([]string{"wallet", "show", "--json"}, w...)...)
+	var show struct{ Hotkey string }
+	if err := json.Unmarshal([]byte(out), &show); err != nil {
+		t.Fatal(err)
+	}
+	bob, dave, eve := chaintest.Dev(t, "//Bob"), chaintest.Dev(t, "//Dave"), chaintest.Dev(t, "//Eve")
+	if _, err := c.BurnedRegister(ctx, bob, netuid, keys.Hotkey(show.Hotkey)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AddStake(ctx, bob, keys.Hotkey(show.Hotkey), netuid, 2000*chaintest.TAO); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.BurnedRegister(ctx, dave, netuid, eve.Hotkey()); err != nil {
+		t.Fatal(err)
+	}
+
+	// The miner, with allocation.
+	sshPort := freePort(t)
+	acfg := allocation.DefaultConfig()
+	acfg.DataDir, acfg.SSHPort = t.TempDir(), sshPort
+	hw := hwspec.DefaultConfig()
+	hw.NvidiaSMI = ""
+	specs := hwspec.New(hw, dc)
+	am, err := allocation.New(acfg, dc, specs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := am.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mcfg := miner.DefaultConfig()
+	mcfg.NetUID = netuid
+	mcfg.AxonIP, mcfg.AxonPort, mcfg.ExternalIP = "127.0.0.1", ln.Addr().(*net.TCPAddr).Port, "127.0.0.1"
+	log := slog.New(slog.NewTextHandler(t.Output(), nil))
+	mn, err := miner.New(mcfg, miner.Deps{Hotkey: eve, Chain: c, Solver: miner.NativeSolver{Solver: &pow.Solver{}}, Registry: prometheus.NewRegistry(),
+		Listener: ln, Specs: hwspec.New(hw, nil), Allocator: am, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mctx, stopMiner := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- mn.Run(mctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			stopMiner()
+			if err := <-errc; err != nil {
+				t.Errorf("miner Run: %v", err)
+			}
+			am.Close()
+		})
+	}
+	t.Cleanup(stop)
+	select {
+	case <-mn.Ready():
+	case err := <-errc:
+		t.Fatalf("miner Run: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("miner never became ready")
+	}
+	t.Cleanup(func() { // never leave a container behind
+		if rec, ok := am.Active(); ok {
+			_ = dc.Remove(context.Background(), rec.ContainerID)
+		}
+	})
+
+	// The validator's store, holding the miner's real specs report.
+	dataDir := t.TempDir()
+	st, err := store.Open(ctx, filepath.Join(dataDir, "validator.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := specs.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(rep)
+	if err := st.SetSpecs(ctx, string(eve.Hotkey()), string(js)); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	t.Logf("setup took %v", time.Since(start).Round(time.Millisecond))
+
+	common := append([]string{"--subtensor.chain_endpoint", ws, "--netuid", strconv.Itoa(int(netuid)), "--data.dir", dataDir}, w...)
+	cli := func(args ...string) (int, string, string) {
+		t.Helper()
+		return renterCLI(t, append(args, common...)...)
+	}
+	resources := func() []renter.Resource {
+		t.Helper()
+		code, out, stderr := cli("list-resources", "--json")
+		if code != 0 {
+			t.Fatalf("list-resources: exit %d: %s", code, stderr)
+		}
+		var rs []renter.Resource
+		if err := json.Unmarshal([]byte(out), &rs); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return rs
+	}
+	if rs := resources(); len(rs) != 1 || rs[0].Hotkey != string(eve.Hotkey()) || rs[0].Allocated || rs[0].VCPUs != int(rep.CPU.Count) {
+		t.Fatalf("resources = %+v", rs)
+	}
+	if _, out, _ := cli("list-resources"); !strings.Contains(out, string(eve.Hotkey())) || !strings.Contains(out, "Avail.") {
+		t.Errorf("list-resources table:\n%s", out)
+	}
+
+	// A request no miner meets.
+	code, _, stderr := cli("allocate", "--cpu.count", "999", "--timeline", "10")
+	if code != exitFailed || !strings.Contains(stderr, "no available miner meets the request") || !strings.Contains(stderr, "cpu count") {
+		t.Errorf("oversized allocate: exit %d: %s", code, stderr)
+	}
+
+	keyDir := t.TempDir()
+	key := filepath.Join(keyDir, "k")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "renter", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v: %s", err, out)
+	}
+	allocStart := time.Now()
+	code, out, stderr = cli("allocate", "--cpu.count", "1", "--ram", "256MB", "--timeline", "10", "--ssh-key", key+".pub")
+	if code != 0 {
+		t.Fatalf("allocate: exit %d: %s", code, stderr)
+	}
+	t.Logf("allocate output:\n%s", out)
+	wantCmd := "ssh -i " + key + " -p " + strconv.Itoa(sshPort) + " root@127.0.0.1"
+	if !strings.Contains(out, wantCmd) {
+		t.Fatalf("allocate output lacks %q", wantCmd)
+	}
+	rec, ok := am.Active()
+	if !ok {
+		t.Fatal("the miner holds no allocation")
+	}
+	renterKey := filepath.Join(dataDir, "renter-keys", string(eve.Hotkey())+".pem")
+	if fi, err := os.Stat(renterKey); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("renter key %v, %v; want mode 0600", fi, err)
+	}
+	if fi, err := os.Stat(filepath.Dir(renterKey)); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("renter keys dir %v, %v; want mode 0700", fi, err)
+	}
+
+	// Log in with the printed command and the real OpenSSH client.
+	args := strings.Fields(wantCmd)
+	opts := []string{"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR"}
+	ssh := func(command string) (string, error) {
+		b, err := exec.Command(args[0], append(append(append([]string{}, opts...), args[1:]...), command)...).CombinedOutput()
+		return strings.TrimSpace(string(b)), err
+	}
+	var nproc string
+	for {
+		if nproc, err = ssh("nproc"); err == nil || time.Since(allocStart) > time.Minute {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err != nil || nproc != "1" {
+		t.Fatalf("ssh nproc = %q, %v", nproc, err)
+	}
+	t.Logf("allocate command to first ssh login: %v", time.Since(allocStart).Round(time.Millisecond))
+
+	if _, out, _ := cli("list-allocations"); !strings.Contains(out, string(eve.Hotkey())) || !strings.Contains(out, "root@127.0.0.1:"+strconv.Itoa(sshPort)) {
+		t.Errorf("list-allocations:\n%s", out)
+	}
+	if rs := resources(); len(rs) != 1 || !rs[0].Allocated {
+		t.Errorf("resources after allocate = %+v", rs)
+	}
+	if _, out, _ := cli("list-resources"); !strings.Contains(out, "Res.") {
+		t.Errorf("list-resources after allocate:\n%s", out)
+	}
+	if code, _, stderr := cli("allocate-hotkey", string(eve.Hotkey()), "--timeline", "10"); code == 0 || !strings.Contains(stderr, "already allocated") {
+		t.Errorf("allocate-hotkey of an allocated miner: exit %d: %s", code, stderr)
+	}
+
+	if code, _, stderr := cli("pause", string(eve.Hotkey())); code != 0 {
+		t.Fatalf("pause: %s", stderr)
+	}
+	if _, err := ssh("true"); err == nil {
+		t.Error("ssh works while paused")
+	}
+	if code, _, stderr := cli("unpause", string(eve.Hotkey())); code != 0 {
+		t.Fatalf("unpause: %s", stderr)
+	}
+	if _, err := ssh("true"); err != nil {
+		t.Errorf("ssh after unpause: %v", err)
+	}
+	if code, _, stderr := cli("restart", "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"); code != exitFailed || !strings.Contains(stderr, "not allocated") {
+		t.Errorf("restart of a miner not allocated: exit %d: %s", code, stderr)
+	}
+
+	if code, out, stderr := cli("deallocate", string(eve.Hotkey())); code != 0 || !strings.Contains(out, "Deallocated") {
+		t.Fatalf("deallocate: exit %d: %s%s", code, out, stderr)
+	}
+	if _, err := dc.Inspect(ctx, rec.ContainerID); !errors.Is(err, docker.ErrNotFound) {
+		t.Errorf("container after deallocate: %v; want ErrNotFound", err)
+	}
+	if _, err := os.Stat(renterKey); !os.IsNotExist(err) {
+		t.Errorf("renter key after deallocate: %v", err)
+	}
+	if _, out, _ := cli("list-allocations"); !strings.Contains(out, "0 allocations") {
+		t.Errorf("list-allocations after deallocate:\n%s", out)
+	}
+	if rs := resources(); len(rs) != 1 || rs[0].Allocated {
+		t.Errorf("resources after deallocate = %+v", rs)
+	}
+	if code, _, stderr := cli("deallocate", string(eve.Hotkey())); code != exitFailed || !strings.Contains(stderr, "not allocated") {
+		t.Errorf("second deallocate: exit %d: %s", code, stderr)
+	}
+}
