@@ -1,0 +1,119 @@
+package api
+
+// OpenAPI 3.0 schemas of the routes, and the document served at
+// /openapi.json. routeTable is the single source of the route list.
+
+type obj = map[string]any
+
+func object(required []string, props obj) obj {
+	o := obj{"type": "object", "additionalProperties": false, "properties": props}
+	if len(required) > 0 {
+		o["required"] = required
+	}
+	return o
+}
+
+func intRange(lo, hi int64, desc string) obj {
+	return obj{"type": "integer", "format": "int64", "minimum": lo, "maximum": hi, "description": desc}
+}
+
+var (
+	str        = obj{"type": "string"}
+	integer    = obj{"type": "integer"}
+	number     = obj{"type": "number"}
+	boolean    = obj{"type": "boolean"}
+	dateTime   = obj{"type": "string", "format": "date-time"}
+	hotkeyProp = obj{"type": "string", "pattern": `^[1-9A-HJ-NP-Za-km-z]{46,48}$`, "description": "SS58 hotkey"}
+	sshKeyProp = obj{"type": "string", "maxLength": 8192, "description": "OpenSSH public key (one line)"}
+
+	hotkeySchema      = object([]string{"hotkey"}, obj{"hotkey": hotkeyProp})
+	exchangeKeySchema = object([]string{"hotkey", "ssh_key"}, obj{"hotkey": hotkeyProp, "ssh_key": sshKeyProp})
+	hotkeysReqSchema  = object([]string{"hotkeys"}, obj{"hotkeys": obj{"type": "array", "minItems": 1, "maxItems": maxHotkeys, "items": hotkeyProp}})
+
+	allocationSchema = object(nil, obj{"hotkey": str, "host": str, "port": integer, "username": str,
+		"password": str, "ssh_command": str, "deadline": dateTime})
+	deallocateSchema = object(nil, obj{"hotkey": str, "deallocated": boolean})
+	actionSchema     = object(nil, obj{"hotkey": str, "action": obj{"type": "string", "enum": []string{"restart", "pause", "unpause", "exchange_key"}}, "ok": boolean})
+	statusSchema     = object(nil, obj{"miners": obj{"type": "array", "items": object(nil, obj{"hotkey": str,
+		"status": obj{"type": "string", "enum": []string{"online", "offline", "not_allocated"}}})}})
+	allocationsSchema = object(nil, obj{"allocations": obj{"type": "array", "items": object(nil, obj{"hotkey": str, "host": str,
+		"port": integer, "created": dateTime, "deadline": dateTime,
+		"status": obj{"type": "string", "enum": []string{"online", "offline", "unknown"}}})}})
+	resourcesSchema = object(nil, obj{"resources": obj{"type": "array", "items": object(nil, obj{"hotkey": str, "gpu_name": str,
+		"gpu_memory_gb": number, "gpu_count": integer, "vcpus": integer, "ram_gb": number, "disk_gb": number, "allocated": boolean})}})
+	gpuCountSchema = object(nil, obj{"gpu_count": integer})
+	byModelSchema  = object(nil, obj{"models": obj{"type": "array", "items": object(nil, obj{"gpu_name": str, "gpu_count": integer})}})
+	hotkeysSchema  = object(nil, obj{"hotkeys": obj{"type": "array", "items": str}})
+	errorSchema    = object([]string{"error"}, obj{"error": object([]string{"code", "message"}, obj{"code": str, "message": str})})
+)
+
+func specSchema(withHotkey bool) obj {
+	props := obj{
+		"cpu_count":      intRange(0, maxCPUCount, "CPU cores; 0: any"),
+		"gpu_count":      intRange(0, maxGPUCount, "GPUs; 0: any"),
+		"gpu_type":       obj{"type": "string", "maxLength": maxGPUType, "description": "GPU model substring; empty: any"},
+		"gpu_memory_mib": intRange(0, maxGPUMemoryMiB, "memory per GPU in MiB; 0: any"),
+		"ram_bytes":      intRange(0, maxRAMBytes, "RAM in bytes; 0: any"),
+		"disk_bytes":     intRange(0, maxDiskBytes, "disk in bytes; 0: any"),
+		"timeline":       intRange(1, maxTimeline, "rental length in minutes"),
+		"ssh_key":        sshKeyProp,
+	}
+	req := []string{"timeline"}
+	if withHotkey {
+		props["hotkey"] = hotkeyProp
+		req = []string{"hotkey", "timeline"}
+	}
+	return object(req, props)
+}
+
+func errResponse(desc string) obj {
+	return obj{"description": desc, "content": obj{"application/json": obj{"schema": obj{"$ref": "#/components/schemas/Error"}}}}
+}
+
+// openAPI builds the OpenAPI 3.0 document of the API.
+func openAPI() obj {
+	paths := obj{}
+	for _, rt := range routeTable() {
+		op := obj{
+			"summary":  rt.summary,
+			"security": []obj{{"bearer": []string{}}}, // or mutual TLS, which OpenAPI 3.0 cannot express
+			"responses": obj{
+				"200": obj{"description": "OK", "content": obj{"application/json": obj{"schema": rt.resp}}},
+				"400": errResponse("invalid JSON, unknown field or field out of range"),
+				"401": errResponse("not authenticated"),
+				"404": errResponse("no_match or not_allocated"),
+				"409": errResponse("refused"),
+				"413": errResponse("body too large"),
+				"500": errResponse("internal error"),
+			},
+		}
+		if rt.req != nil {
+			op["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": rt.req}}}
+		} else {
+			op["requestBody"] = obj{"required": false, "content": obj{"application/json": obj{"schema": object(nil, obj{})}}}
+		}
+		if rt.mutating {
+			op["parameters"] = []obj{{"name": "Idempotency-Key", "in": "header", "required": false,
+				"description": "replays the first answer for a repeat of the same request; another body gets 422",
+				"schema":      obj{"type": "string", "maxLength": 255}}}
+			op["responses"].(obj)["422"] = errResponse("Idempotency-Key reused with another body")
+		}
+		paths[rt.path] = obj{"post": op}
+	}
+	paths["/healthz"] = obj{"get": obj{"summary": "Liveness (no authentication)", "security": []obj{},
+		"responses": obj{"200": obj{"description": "OK", "content": obj{"application/json": obj{"schema": object(nil, obj{"status": str})}}}}}}
+	paths["/openapi.json"] = obj{"get": obj{"summary": "This document (no authentication)", "security": []obj{},
+		"responses": obj{"200": obj{"description": "OpenAPI 3.0 document"}}}}
+	return obj{
+		"openapi": "3.0.3",
+		"info": obj{"title": "SN27 renter API", "version": "1.0.0",
+			"description": "Rent SN27 miners. Authenticate with a client certificate signed by the configured CA (mutual TLS; every route accepts it in place of the bearer key) or Authorization: Bearer <key>. Webhooks: allocation.ended and allocation.status, signed with X-SN27-Signature: sha256=<hex HMAC-SHA256 of the body>."},
+		"paths": paths,
+		"components": obj{
+			"schemas": obj{"Error": errorSchema},
+			"securitySchemes": obj{
+				"bearer": obj{"type": "http", "scheme": "bearer"},
+			},
+		},
+	}
+}
