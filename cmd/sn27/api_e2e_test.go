@@ -1,0 +1,466 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sn27/sn27/internal/allocation"
+	"github.com/sn27/sn27/internal/chain/chaintest"
+	"github.com/sn27/sn27/internal/chain/devchain"
+	"github.com/sn27/sn27/internal/docker"
+	"github.com/sn27/sn27/internal/hwspec"
+	"github.com/sn27/sn27/internal/keys"
+	"github.com/sn27/sn27/internal/miner"
+	"github.com/sn27/sn27/internal/pow"
+	"github.com/sn27/sn27/internal/store"
+)
+
+// minerEnv is a dev chain with a subnet, a validator wallet on disk whose
+// hotkey is staked, a real miner (//Eve) with the allocation component, and
+// the validator's store (DataDir/validator.db) holding the miner's specs.
+type minerEnv struct {
+	WS        string   // dev chain endpoint
+	NetUID    uint16   // the subnet
+	WalletArg []string // --wallet.path DIR --wallet.name validator
+	DataDir   string   // the validator's data dir
+	Miner     string   // the miner's hotkey (SS58)
+	SSHPort   int      // the port the allocation's sshd is published on
+	Docker    *docker.Client
+	Alloc     *allocation.Manager
+}
+
+// newMinerEnv builds the environment TestRenterEndToEnd sets up inline (a
+// copy of its setup; renter_test.go keeps its own). Everything is torn down
+// with t.Cleanup, and no container is left behind.
+func newMinerEnv(ctx context.Context, t *testing.T) *minerEnv {
+	t.Helper()
+	dc, err := docker.New(ctx)
+	if err != nil {
+		t.Fatalf("docker: %v", err)
+	}
+	t.Cleanup(func() { dc.Close() })
+	if err := dc.BuildImage(ctx, docker.BuildOptions{}); err != nil {
+		t.Fatalf("build the allocation image: %v", err)
+	}
+
+	// The chain: the validator's wallet hotkey staked 2000 τ, the miner //Eve.
+	_, ws, _ := chaintest.ServeDevChain(t, devchain.DefaultConfig())
+	c := chaintest.Connect(t, ws)
+	netuid := chaintest.NewSubnet(t, c)
+	wdir := t.TempDir()
+	w := []string{"--wallet.path", wdir, "--wallet.name", "validator"}
+	if code, _, stderr := sn27(t, append([]string{"wallet", "create", "--no-password"}, w...)...); code != 0 {
+		t.Fatal(stderr)
+	}
+	_, out, _ := sn27(t, append([]string{"wallet", "show", "--json"}, w...)...)
+	var show struct{ Hotkey string }
+	if err := json.Unmarshal([]byte(out), &show); err != nil {
+		t.Fatal(err)
+	}
+	bob, dave, eve := chaintest.Dev(t, "//Bob"), chaintest.Dev(t, "//Dave"), chaintest.Dev(t, "//Eve")
+	if _, err := c.BurnedRegister(ctx, bob, netuid, keys.Hotkey(show.Hotkey)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AddStake(ctx, bob, keys.Hotkey(show.Hotkey), netuid, 2000*chaintest.TAO); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.BurnedRegister(ctx, dave, netuid, eve.Hotkey()); err != nil {
+		t.Fatal(err)
+	}
+
+	// The miner, with allocation.
+	sshPort := freePort(t)
+	acfg := allocation.DefaultConfig()
+	acfg.DataDir, acfg.SSHPort = t.TempDir(), sshPort
+	hw := hwspec.DefaultConfig()
+	hw.NvidiaSMI = ""
+	specs := hwspec.New(hw, dc)
+	am, err := allocation.New(acfg, dc, specs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := am.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mcfg := miner.DefaultConfig()
+	mcfg.NetUID = netuid
+	mcfg.AxonIP, mcfg.AxonPort, mcfg.ExternalIP = "127.0.0.1", ln.Addr().(*net.TCPAddr).Port, "127.0.0.1"
+	log := slog.New(slog.NewTextHandler(t.Output(), nil))
+	mn, err := miner.New(mcfg, miner.Deps{Hotkey: eve, Chain: c, Solver: miner.NativeSolver{Solver: &pow.Solver{}}, Registry: prometheus.NewRegistry(),
+		Listener: ln, Specs: hwspec.New(hw, nil), Allocator: am, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mctx, stopMiner := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- mn.Run(mctx) }()
+	var once sync.Once
+	t.Cleanup(func() {
+		once.Do(func() {
+			stopMiner()
+			if err := <-errc; err != nil {
+				t.Errorf("miner Run: %v", err)
+			}
+			am.Close()
+		})
+	})
+	select {
+	case <-mn.Ready():
+	case err := <-errc:
+		t.Fatalf("miner Run: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("miner never became ready")
+	}
+	t.Cleanup(func() { // never leave a container behind
+		if rec, ok := am.Active(); ok {
+			_ = dc.Remove(context.Background(), rec.ContainerID)
+		}
+	})
+
+	// The validator's store, holding the miner's real specs report.
+	dataDir := t.TempDir()
+	st, err := store.Open(ctx, filepath.Join(dataDir, "validator.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := specs.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(rep)
+	if err := st.SetSpecs(ctx, string(eve.Hotkey()), string(js)); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	return &minerEnv{WS: ws, NetUID: uint16(netuid), WalletArg: w, DataDir: dataDir, Miner: string(eve.Hotkey()),
+		SSHPort: sshPort, Docker: dc, Alloc: am}
+}
+
+// writeClientCA writes a CA certificate to dir/clients-ca.pem and returns its
+// path and a client certificate it signed.
+func writeClientCA(t *testing.T, dir string) (string, tls.Certificate) {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(100), Subject: pkix.Name{CommonName: "clients"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(101), Subject: pkix.Name{CommonName: "client"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kd, _ := x509.MarshalECPrivateKey(key)
+	cert, err := tls.X509KeyPair(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(dir, "clients-ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return caFile, cert
+}
+
+// TestAPIEndToEnd: `sn27 api` on a validator's data dir, against a real
+// miner with Docker; a renter with a bearer key allocates (idempotently),
+// logs in with OpenSSH, lists and deallocates; one with a client certificate
+// sees the miner available again.
+func TestAPIEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs dockerd, the allocation image and ssh; skipped with -short")
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	e := newMinerEnv(ctx, t)
+	t.Logf("setup took %v", time.Since(start).Round(time.Millisecond))
+
+	// sn27 api, in-process.
+	dir := t.TempDir()
+	certFile, keyFile, pool := writeServerCert(t, dir)
+	caFile, clientCert := writeClientCA(t, dir)
+	const apiKey = "e2e-api-key-0123456789abcdef"
+	keysFile := filepath.Join(dir, "api-keys")
+	if err := os.WriteFile(keysFile, []byte("# e2e\n"+apiKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	args := append([]string{"api", "--data.dir", e.DataDir, "--subtensor.chain_endpoint", e.WS,
+		"--netuid", strconv.Itoa(int(e.NetUID)), "--api.addr", addr, "--api.cert", certFile, "--api.key", keyFile,
+		"--api.client-ca", caFile, "--api.keys-file", keysFile, "--api.health.interval", "0"}, e.WalletArg...)
+	args = append(args, "--wallet.hotkey", "default")
+	apiCtx, stopAPI := context.WithCancel(context.Background())
+	var apiOut, apiErr syncBuffer
+	apiDone := make(chan int, 1)
+	go func() { apiDone <- run(apiCtx, args, &apiOut, &apiErr) }()
+	var stopOnce sync.Once
+	stop := func() {
+		stopOnce.Do(func() {
+			stopAPI()
+			select {
+			case code := <-apiDone:
+				if code != 0 {
+					t.Errorf("sn27 api: exit %d\n%s", code, apiErr.String())
+				}
+			case <-time.After(15 * time.Second):
+				t.Error("sn27 api did not stop")
+			}
+		})
+	}
+	t.Cleanup(stop) // runs before the miner's cleanups
+
+	tlsConf := func(cert *tls.Certificate) *http.Client {
+		tc := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		if cert != nil {
+			tc.Certificates = []tls.Certificate{*cert}
+		}
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: tc}, Timeout: 60 * time.Second}
+	}
+	anon, withCert := tlsConf(nil), tlsConf(&clientCert)
+	base := "https://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := anon.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		select {
+		case code := <-apiDone:
+			t.Fatalf("sn27 api exited %d before serving:\n%s", code, apiErr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sn27 api did not come up: %v\n%s", err, apiErr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("sn27 api up after %v", time.Since(start).Round(time.Millisecond))
+
+	type result struct {
+		status int
+		body   []byte
+	}
+	post := func(c *http.Client, path, body string, hdr map[string]string) result {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("POST %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return result{resp.StatusCode, b}
+	}
+	auth := map[string]string{"Authorization": "Bearer " + apiKey}
+	decode := func(r result, v any) {
+		t.Helper()
+		if err := json.Unmarshal(r.body, v); err != nil {
+			t.Fatalf("%v: %s", err, r.body)
+		}
+	}
+	type resources struct {
+		Resources []struct {
+			Hotkey    string `json:"hotkey"`
+			VCPUs     int    `json:"vcpus"`
+			Allocated bool   `json:"allocated"`
+		} `json:"resources"`
+	}
+	type allocations struct {
+		Allocations []struct {
+			Hotkey string `json:"hotkey"`
+			Host   string `json:"host"`
+			Port   int    `json:"port"`
+		} `json:"allocations"`
+	}
+	listAllocations := func() allocations {
+		t.Helper()
+		r := post(anon, "/list/allocations_sql", "{}", auth)
+		if r.status != http.StatusOK {
+			t.Fatalf("allocations_sql: %d %s", r.status, r.body)
+		}
+		var a allocations
+		decode(r, &a)
+		return a
+	}
+	listResources := func(c *http.Client, path string, hdr map[string]string) resources {
+		t.Helper()
+		r := post(c, path, "{}", hdr)
+		if r.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, r.status, r.body)
+		}
+		var rs resources
+		decode(r, &rs)
+		return rs
+	}
+	if rs := listResources(anon, "/list/resources_sql", auth); len(rs.Resources) != 1 || rs.Resources[0].Hotkey != e.Miner || rs.Resources[0].Allocated {
+		t.Fatalf("resources before allocating: %+v", rs)
+	}
+
+	// Allocate with a bearer key and an Idempotency-Key.
+	key := filepath.Join(t.TempDir(), "k")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "api-e2e", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v: %s", err, out)
+	}
+	pub, err := os.ReadFile(key + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqBody, _ := json.Marshal(map[string]any{"cpu_count": 1, "ram_bytes": 256 << 20, "disk_bytes": 1 << 30, "timeline": 10,
+		"ssh_key": strings.TrimSpace(string(pub))})
+	idem := map[string]string{"Authorization": "Bearer " + apiKey, "Idempotency-Key": "e2e-allocate-1"}
+	allocStart := time.Now()
+	first := post(anon, "/service/allocate_spec", string(reqBody), idem)
+	if first.status != http.StatusOK {
+		t.Fatalf("allocate_spec: %d %s\n%s", first.status, first.body, apiErr.String())
+	}
+	var alloc struct {
+		Hotkey string `json:"hotkey"`
+		Host   string `json:"host"`
+		Port   int    `json:"port"`
+	}
+	decode(first, &alloc)
+	if alloc.Hotkey != e.Miner || alloc.Host != "127.0.0.1" || alloc.Port != e.SSHPort {
+		t.Fatalf("allocation = %s; want %s at 127.0.0.1:%d", first.body, e.Miner, e.SSHPort)
+	}
+	rec, ok := e.Alloc.Active()
+	if !ok {
+		t.Fatal("the miner holds no allocation")
+	}
+
+	// Log in with the real OpenSSH client.
+	ssh := func(command string) (string, error) {
+		b, err := exec.CommandContext(ctx, "ssh", "-i", key, "-p", strconv.Itoa(alloc.Port), "-o", "StrictHostKeyChecking=no",
+			"-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
+			"root@"+alloc.Host, command).CombinedOutput()
+		return strings.TrimSpace(string(b)), err
+	}
+	var nproc string
+	for {
+		if nproc, err = ssh("nproc"); err == nil || time.Since(allocStart) > 30*time.Second {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err != nil || nproc != "1" {
+		t.Fatalf("ssh nproc = %q, %v", nproc, err)
+	}
+	t.Logf("allocate_spec to first ssh login: %v", time.Since(allocStart).Round(time.Millisecond))
+
+	// The same request with the same Idempotency-Key: the same answer, no second allocation.
+	again := post(anon, "/service/allocate_spec", string(reqBody), idem)
+	if again.status != http.StatusOK || !bytes.Equal(again.body, first.body) {
+		t.Errorf("repeated allocate_spec = %d %s; want 200 %s", again.status, again.body, first.body)
+	}
+	if now, ok := e.Alloc.Active(); !ok || now.ContainerID != rec.ContainerID {
+		t.Errorf("allocation after the repeat = %+v, %v; want container %s", now, ok, rec.ContainerID)
+	}
+	as := listAllocations()
+	if len(as.Allocations) != 1 || as.Allocations[0].Hotkey != e.Miner || as.Allocations[0].Port != e.SSHPort {
+		t.Errorf("allocations_sql = %+v; want exactly one, of %s", as, e.Miner)
+	}
+	if rs := listResources(anon, "/list/resources_sql", auth); len(rs.Resources) != 1 || !rs.Resources[0].Allocated {
+		t.Errorf("resources_sql after allocating = %+v", rs)
+	}
+
+	// Without authentication: 401, and nothing changes.
+	for _, path := range []string{"/service/deallocate", "/service/allocate_spec", "/list/allocations_sql"} {
+		body := `{"hotkey":"` + e.Miner + `"}`
+		switch path {
+		case "/service/allocate_spec":
+			body = string(reqBody)
+		case "/list/allocations_sql":
+			body = "{}"
+		}
+		if r := post(anon, path, body, nil); r.status != http.StatusUnauthorized {
+			t.Errorf("%s without auth = %d %s; want 401", path, r.status, r.body)
+		}
+	}
+	if r := post(anon, "/service/deallocate", `{"hotkey":"`+e.Miner+`"}`, map[string]string{"Authorization": "Bearer not-a-key-0123456789"}); r.status != http.StatusUnauthorized {
+		t.Errorf("deallocate with a wrong key = %d %s; want 401", r.status, r.body)
+	}
+	if now, ok := e.Alloc.Active(); !ok || now.ContainerID != rec.ContainerID {
+		t.Errorf("allocation after unauthenticated requests = %+v, %v", now, ok)
+	}
+	if as := listAllocations(); len(as.Allocations) != 1 {
+		t.Errorf("allocations_sql after unauthenticated requests = %+v", as)
+	}
+	if out, err := ssh("true"); err != nil {
+		t.Errorf("ssh after unauthenticated requests: %v: %s", err, out)
+	}
+
+	// Deallocate: the container is gone.
+	r := post(anon, "/service/deallocate", `{"hotkey":"`+e.Miner+`"}`, auth)
+	if r.status != http.StatusOK {
+		t.Fatalf("deallocate: %d %s", r.status, r.body)
+	}
+	var dr struct {
+		Hotkey      string `json:"hotkey"`
+		Deallocated bool   `json:"deallocated"`
+	}
+	decode(r, &dr)
+	if dr.Hotkey != e.Miner || !dr.Deallocated {
+		t.Errorf("deallocate = %s", r.body)
+	}
+	if _, err := e.Docker.Inspect(ctx, rec.ContainerID); !errors.Is(err, docker.ErrNotFound) {
+		t.Errorf("container after deallocate: %v; want ErrNotFound", err)
+	}
+	if as := listAllocations(); len(as.Allocations) != 0 {
+		t.Errorf("allocations_sql after deallocate = %+v", as)
+	}
+
+	// A client certificate from --api.client-ca, no bearer key.
+	rs := listResources(withCert, "/list/available", nil)
+	if len(rs.Resources) != 1 || rs.Resources[0].Hotkey != e.Miner || rs.Resources[0].Allocated {
+		t.Errorf("available with a client certificate = %+v; want %s free", rs, e.Miner)
+	}
+	if r := post(anon, "/list/available", "{}", nil); r.status != http.StatusUnauthorized {
+		t.Errorf("available without a certificate = %d %s; want 401", r.status, r.body)
+	}
+
+	stop()
+	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
+}
