@@ -5,16 +5,20 @@ BIN     := bin/sn27
 GOFLAGS := -trimpath
 export CGO_ENABLED := 0
 
-.PHONY: all build run deps-run test test-short deps fuzz bench generate vet clean
+.PHONY: all build run demo deps-run test test-short deps fuzz bench generate vet clean
 
 all: build
 
 build:
 	$(GO) build $(GOFLAGS) -o $(BIN) ./cmd/sn27
 
-# The main job (until the devnet lands): create a challenge and solve it,
-# natively and with hashcat, printing the hash rates.
-run: deps-run build
+# The main job: a whole SN27 network on this machine (dev chain, validator,
+# miners) with its dashboard on http://127.0.0.1:8080/.
+run: build
+	./$(BIN) devnet
+
+# A challenge created and solved natively and with hashcat, with hash rates.
+demo: deps-run build
 	./$(BIN) demo
 
 deps-run:

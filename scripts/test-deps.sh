@@ -11,7 +11,8 @@ set -euo pipefail
 #   docker.io                 the real Docker engine (allocation tests)
 #   openssh-client            the real ssh client logging into allocated containers
 #   debootstrap               builds the allocation image's Debian rootfs (internal/docker)
-packages=(hashcat pocl-opencl-icd python3 python3-nacl python3-cryptography docker.io openssh-client debootstrap)
+#   chromium                  headless browser test of the dashboard (chromedp)
+packages=(hashcat pocl-opencl-icd python3 python3-nacl python3-cryptography docker.io openssh-client debootstrap chromium fonts-dejavu-core)
 
 missing=()
 for p in "${packages[@]}"; do

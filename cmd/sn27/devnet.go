@@ -30,7 +30,7 @@ Ctrl-C stops everything; running it again continues from the data dir.`,
 			cfg.ChainAddr = "127.0.0.1:" + strconv.Itoa(chainPort)
 			log := lf.logger(os.Stderr)
 			return devnet.Run(cmd.Context(), cfg, log, func(info devnet.Info, _ *devnet.Network) {
-				devnet.PrintInfo(cmd.OutOrStdout(), info, "")
+				devnet.PrintInfo(cmd.OutOrStdout(), info)
 			})
 		},
 	}
@@ -40,6 +40,7 @@ Ctrl-C stops everything; running it again continues from the data dir.`,
 	f.StringVar(&cfg.DataDir, "data.dir", cfg.DataDir, "where the devnet keeps chain state, wallets and histories")
 	f.IntVar(&chainPort, "chain.port", 9944, "dev chain RPC port on 127.0.0.1")
 	f.IntVar(&cfg.AxonPort, "axon.port", cfg.AxonPort, "miners' axon port (each miner has its own loopback address)")
+	f.StringVar(&cfg.DashboardAddr, "dashboard.addr", cfg.DashboardAddr, "where the validator's dashboard listens (empty: off)")
 	lf.register(f)
 	return cmd
 }

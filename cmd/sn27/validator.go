@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sn27/sn27/internal/chain"
+	"github.com/sn27/sn27/internal/dashboard"
 	"github.com/sn27/sn27/internal/dendrite"
 	"github.com/sn27/sn27/internal/store"
 	"github.com/sn27/sn27/internal/validator"
@@ -27,6 +30,7 @@ func newValidatorCmd() *cobra.Command {
 		dataDir     string
 		metricsPort int
 		externalIP  string
+		dashAddr    string
 	)
 	cmd := &cobra.Command{
 		Use:   "validator",
@@ -79,7 +83,23 @@ Settings: flags, else SN27_<FLAG> environment variables, else --config FILE (JSO
 			if err != nil {
 				return withCode(exitBadInput, err)
 			}
-			return v.Run(ctx)
+			if dashAddr == "" {
+				return v.Run(ctx)
+			}
+			// The dashboard runs beside the validator and stops with it.
+			ds, err := dashboard.New(dashboard.Config{Addr: dashAddr}, dashboard.StoreSource{
+				Chain: c, NetUID: cfg.NetUID, Store: st, Window: cfg.StatsWindow, Score: v.Scores,
+			}, log)
+			if err != nil {
+				return withCode(exitBadInput, err)
+			}
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			derr := make(chan error, 1)
+			go func() { derr <- ds.Run(ctx) }()
+			err = v.Run(ctx)
+			cancel()
+			return errors.Join(err, <-derr)
 		},
 	}
 	f := cmd.Flags()
@@ -91,6 +111,7 @@ Settings: flags, else SN27_<FLAG> environment variables, else --config FILE (JSO
 	f.StringVar(&dataDir, "data.dir", "~/.sn27/validator", "where the validator keeps its SQLite history")
 	f.IntVar(&metricsPort, "metrics.port", 0, "serve Prometheus /metrics on this port (0: off)")
 	f.StringVar(&externalIP, "axon.external_ip", "", "this validator's public IP, sent to miners (bt_header_dendrite_ip)")
+	f.StringVar(&dashAddr, "dashboard.addr", "", "serve the dashboard on this address, e.g. 127.0.0.1:8080 (empty: off)")
 	f.StringVar(&cfg.Scoring, "validator.scoring", cfg.Scoring, "v1.5 (SN27 v1.5.1 formula) or seed (the guide's formula)")
 	f.IntVar(&cfg.DifficultyMin, "validator.difficulty.min", cfg.DifficultyMin, "smallest challenge difficulty")
 	f.IntVar(&cfg.DifficultyMax, "validator.difficulty.max", cfg.DifficultyMax, "largest challenge difficulty")

@@ -22,7 +22,9 @@ import (
 
 	"github.com/sn27/sn27/internal/chain"
 	"github.com/sn27/sn27/internal/chain/devchain"
+	"github.com/sn27/sn27/internal/dashboard"
 	"github.com/sn27/sn27/internal/dendrite"
+	"github.com/sn27/sn27/internal/hwspec"
 	"github.com/sn27/sn27/internal/keys"
 	"github.com/sn27/sn27/internal/miner"
 	"github.com/sn27/sn27/internal/pow"
@@ -39,6 +41,8 @@ type Config struct {
 	BlockTime time.Duration
 	ChainAddr string // host:port of the dev chain's RPC
 	AxonPort  int    // every miner listens on its own loopback address with this port
+	// DashboardAddr is where the validator's dashboard listens ("" = off).
+	DashboardAddr string
 	// Delays are the simulated extra solve times of the miners, cycled
 	// (miner i gets Delays[i % len]); they make the ranking visible.
 	Delays []time.Duration
@@ -48,13 +52,15 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		DataDir: "~/.sn27/devnet", Miners: 3, BlockTime: time.Second, ChainAddr: "127.0.0.1:9944", AxonPort: 8091,
-		Delays: []time.Duration{0, 700 * time.Millisecond, 1500 * time.Millisecond, 2500 * time.Millisecond},
+		DashboardAddr: "127.0.0.1:8080",
+		Delays:        []time.Duration{0, 700 * time.Millisecond, 1500 * time.Millisecond, 2500 * time.Millisecond},
 	}
 }
 
 // Info is what a started devnet tells the user.
 type Info struct {
 	ChainURL   string
+	Dashboard  string // URL, "" when off
 	Wallets    string
 	NetUID     chain.NetUID
 	Validator  keys.Hotkey
@@ -198,7 +204,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info, *Ne
 		if d := cfg.Delays[i%len(cfg.Delays)]; d > 0 {
 			solver = slowSolver{miner.NativeSolver{Solver: &pow.Solver{}}, d}
 		}
-		mn, err := miner.New(mcfg, miner.Deps{Hotkey: hot, Chain: n.client, Solver: solver, Log: log.With("miner", i)})
+		hw := hwspec.DefaultConfig()
+		hw.NvidiaSMI, hw.DiskPath = "", dir
+		mn, err := miner.New(mcfg, miner.Deps{Hotkey: hot, Chain: n.client, Solver: solver, Log: log.With("miner", i), Specs: hwspec.New(hw, nil)})
 		if err != nil {
 			return err
 		}
@@ -243,6 +251,28 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info, *Ne
 			errc <- fmt.Errorf("validator: %w", err)
 		}
 	}()
+	if cfg.DashboardAddr != "" {
+		dl, err := net.Listen("tcp", cfg.DashboardAddr)
+		if err != nil {
+			return fmt.Errorf("dashboard listen on %s: %w", cfg.DashboardAddr, err)
+		}
+		dcfg := dashboard.DefaultConfig()
+		dcfg.Refresh, dcfg.Title = 5*time.Second, "SN27 devnet"
+		src := dashboard.StoreSource{Chain: n.client, NetUID: netuid, Store: n.store, Window: vcfg.StatsWindow, Score: n.v.Scores}
+		ds, err := dashboard.New(dcfg, src, log.With("component", "dashboard"))
+		if err != nil {
+			dl.Close()
+			return err
+		}
+		n.info.Dashboard = "http://" + dl.Addr().String() + "/"
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := ds.Serve(ctx, dl); err != nil {
+				errc <- fmt.Errorf("dashboard: %w", err)
+			}
+		}()
+	}
 	if ready != nil {
 		ready(n.info, n)
 	}
@@ -363,16 +393,18 @@ func (n *Network) register(ctx context.Context, w wallet.Wallet, netuid chain.Ne
 }
 
 // PrintInfo writes the user-facing summary.
-func PrintInfo(w io.Writer, info Info, dashboard string) {
+func PrintInfo(w io.Writer, info Info) {
 	fmt.Fprintf(w, "SN27 devnet is up (subnet %d)\n", info.NetUID)
 	fmt.Fprintf(w, "  chain       %s   (e.g. sn27 metagraph --netuid %d --subtensor.chain_endpoint %s)\n", info.ChainURL, info.NetUID, info.ChainURL)
-	if dashboard != "" {
-		fmt.Fprintf(w, "  dashboard   %s\n", dashboard)
+	if info.Dashboard != "" {
+		fmt.Fprintf(w, "  dashboard   %s\n", info.Dashboard)
 	}
 	fmt.Fprintf(w, "  wallets     %s (no passwords: owner, validator, miner-N)\n", info.Wallets)
 	fmt.Fprintf(w, "  validator   %s\n", info.Validator)
 	for i, a := range info.MinerAxons {
 		fmt.Fprintf(w, "  miner-%d     axon %s\n", i, a)
 	}
+	fmt.Fprintf(w, "  rent one    sn27 renter list-resources --netuid %d --wallet.path %s --wallet.name validator --data.dir %s --subtensor.chain_endpoint %s\n",
+		info.NetUID, info.Wallets, filepath.Join(filepath.Dir(info.Wallets), "validator"), info.ChainURL)
 	fmt.Fprintf(w, "Ctrl-C stops everything; running it again continues from the data dir.\n")
 }

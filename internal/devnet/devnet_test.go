@@ -3,7 +3,9 @@ package devnet_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +31,7 @@ func TestDevnetRanksMiners(t *testing.T) {
 	cfg := devnet.DefaultConfig()
 	cfg.DataDir, cfg.BlockTime, cfg.AxonPort = t.TempDir(), 200*time.Millisecond, freePort(t)
 	cfg.ChainAddr = net.JoinHostPort("127.0.0.1", "0")
+	cfg.DashboardAddr = net.JoinHostPort("127.0.0.1", "0")
 	run := func(check func(devnet.Info, *devnet.Network)) devnet.Info {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -52,8 +55,8 @@ func TestDevnetRanksMiners(t *testing.T) {
 	}
 	first := run(func(info devnet.Info, n *devnet.Network) {
 		var out bytes.Buffer
-		devnet.PrintInfo(&out, info, "")
-		if !strings.Contains(out.String(), "miner-2") || !strings.Contains(out.String(), info.ChainURL) {
+		devnet.PrintInfo(&out, info)
+		if !strings.Contains(out.String(), "miner-2") || !strings.Contains(out.String(), info.ChainURL) || !strings.Contains(out.String(), info.Dashboard) {
 			t.Errorf("info:\n%s", out.String())
 		}
 		ctx := context.Background()
@@ -87,6 +90,7 @@ func TestDevnetRanksMiners(t *testing.T) {
 					t.Errorf("weights %v: want the fastest miner above the slowest", miners)
 				}
 				t.Logf("weights of miners 0..2 after %v: %v", time.Since(start).Round(time.Second), miners)
+				checkDashboard(t, info.Dashboard)
 				return
 			}
 			if time.Since(start) > 2*time.Minute {
@@ -99,4 +103,33 @@ func TestDevnetRanksMiners(t *testing.T) {
 	if second.NetUID != first.NetUID || second.Validator != first.Validator {
 		t.Errorf("second run: subnet %d validator %s; want %d %s", second.NetUID, second.Validator, first.NetUID, first.Validator)
 	}
+}
+
+// checkDashboard: the dashboard lists the 3 miners, each with a weight.
+func checkDashboard(t *testing.T, url string) {
+	t.Helper()
+	for start := time.Now(); time.Since(start) < 30*time.Second; time.Sleep(500 * time.Millisecond) {
+		resp, err := http.Get(url + "api/miners")
+		if err != nil {
+			continue
+		}
+		var body struct {
+			Miners []map[string]any `json:"miners"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if err != nil {
+			continue
+		}
+		n := 0
+		for _, m := range body.Miners {
+			if w, _ := m["weight"].(float64); w > 0 {
+				n++
+			}
+		}
+		if n == 3 {
+			return
+		}
+	}
+	t.Errorf("the dashboard never showed 3 miners with a weight")
 }
