@@ -53,9 +53,8 @@ type minerEnv struct {
 	Alloc     *allocation.Manager
 }
 
-// newMinerEnv builds the environment TestRenterEndToEnd sets up inline (a
-// copy of its setup; renter_test.go keeps its own). Everything is torn down
-// with t.Cleanup, and no container is left behind.
+// newMinerEnv builds the environment of the renter and API end-to-end tests.
+// Everything is torn down with t.Cleanup, and no container is left behind.
 func newMinerEnv(ctx context.Context, t *testing.T) *minerEnv {
 	t.Helper()
 	dc, err := docker.New(ctx)

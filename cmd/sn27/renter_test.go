@@ -5,27 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/sn27/sn27/internal/allocation"
 	"github.com/sn27/sn27/internal/chain/chaintest"
-	"github.com/sn27/sn27/internal/chain/devchain"
 	"github.com/sn27/sn27/internal/docker"
 	"github.com/sn27/sn27/internal/hwspec"
-	"github.com/sn27/sn27/internal/keys"
-	"github.com/sn27/sn27/internal/miner"
-	"github.com/sn27/sn27/internal/pow"
 	"github.com/sn27/sn27/internal/renter"
 	"github.com/sn27/sn27/internal/store"
 )
@@ -138,109 +128,15 @@ func TestRenterEndToEnd(t *testing.T) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	dc, err := docker.New(ctx)
-	if err != nil {
-		t.Fatalf("docker: %v", err)
-	}
-	t.Cleanup(func() { dc.Close() })
-	if err := dc.BuildImage(ctx, docker.BuildOptions{}); err != nil {
-		t.Fatalf("build the allocation image: %v", err)
-	}
-
-	// The chain: the validator's wallet hotkey staked 2000 τ, the miner //Eve.
-	_, ws, _ := chaintest.ServeDevChain(t, devchain.DefaultConfig())
-	c := chaintest.Connect(t, ws)
-	netuid := chaintest.NewSubnet(t, c)
-	wdir := t.TempDir()
-	w := []string{"--wallet.path", wdir, "--wallet.name", "validator"}
-	if code, _, stderr := sn27(t, append([]string{"wallet", "create", "--no-password"}, w...)...); code != 0 {
-		t.Fatal(stderr)
-	}
-	_, out, _ := sn27(t, append([]string{"wallet", "show", "--json"}, w...)...)
-	var show struct{ Hotkey string }
-	if err := json.Unmarshal([]byte(out), &show); err != nil {
-		t.Fatal(err)
-	}
-	bob, dave, eve := chaintest.Dev(t, "//Bob"), chaintest.Dev(t, "//Dave"), chaintest.Dev(t, "//Eve")
-	if _, err := c.BurnedRegister(ctx, bob, netuid, keys.Hotkey(show.Hotkey)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.AddStake(ctx, bob, keys.Hotkey(show.Hotkey), netuid, 2000*chaintest.TAO); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.BurnedRegister(ctx, dave, netuid, eve.Hotkey()); err != nil {
-		t.Fatal(err)
-	}
-
-	// The miner, with allocation.
-	sshPort := freePort(t)
-	acfg := allocation.DefaultConfig()
-	acfg.DataDir, acfg.SSHPort = t.TempDir(), sshPort
+	env := newMinerEnv(ctx, t)
+	ws, netuid, w, dataDir := env.WS, env.NetUID, env.WalletArg, env.DataDir
+	dc, am, sshPort, eve := env.Docker, env.Alloc, env.SSHPort, chaintest.Dev(t, "//Eve")
 	hw := hwspec.DefaultConfig()
 	hw.NvidiaSMI = ""
-	specs := hwspec.New(hw, dc)
-	am, err := allocation.New(acfg, dc, specs, nil)
+	rep, err := hwspec.New(hw, nil).Read(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := am.Reconcile(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mcfg := miner.DefaultConfig()
-	mcfg.NetUID = netuid
-	mcfg.AxonIP, mcfg.AxonPort, mcfg.ExternalIP = "127.0.0.1", ln.Addr().(*net.TCPAddr).Port, "127.0.0.1"
-	log := slog.New(slog.NewTextHandler(t.Output(), nil))
-	mn, err := miner.New(mcfg, miner.Deps{Hotkey: eve, Chain: c, Solver: miner.NativeSolver{Solver: &pow.Solver{}}, Registry: prometheus.NewRegistry(),
-		Listener: ln, Specs: hwspec.New(hw, nil), Allocator: am, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mctx, stopMiner := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- mn.Run(mctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			stopMiner()
-			if err := <-errc; err != nil {
-				t.Errorf("miner Run: %v", err)
-			}
-			am.Close()
-		})
-	}
-	t.Cleanup(stop)
-	select {
-	case <-mn.Ready():
-	case err := <-errc:
-		t.Fatalf("miner Run: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("miner never became ready")
-	}
-	t.Cleanup(func() { // never leave a container behind
-		if rec, ok := am.Active(); ok {
-			_ = dc.Remove(context.Background(), rec.ContainerID)
-		}
-	})
-
-	// The validator's store, holding the miner's real specs report.
-	dataDir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dataDir, "validator.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := specs.Read(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, _ := json.Marshal(rep)
-	if err := st.SetSpecs(ctx, string(eve.Hotkey()), string(js)); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
 	t.Logf("setup took %v", time.Since(start).Round(time.Millisecond))
 
 	common := append([]string{"--subtensor.chain_endpoint", ws, "--netuid", strconv.Itoa(int(netuid)), "--data.dir", dataDir}, w...)
@@ -279,7 +175,7 @@ func TestRenterEndToEnd(t *testing.T) {
 		t.Fatalf("ssh-keygen: %v: %s", err, out)
 	}
 	allocStart := time.Now()
-	code, out, stderr = cli("allocate", "--cpu.count", "1", "--ram", "256MB", "--timeline", "10", "--ssh-key", key+".pub")
+	code, out, stderr := cli("allocate", "--cpu.count", "1", "--ram", "256MB", "--timeline", "10", "--ssh-key", key+".pub")
 	if code != 0 {
 		t.Fatalf("allocate: exit %d: %s", code, stderr)
 	}
