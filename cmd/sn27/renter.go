@@ -41,6 +41,16 @@ func (f *renterFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.timeout, "timeout", renter.DefaultConfig().Timeout, "time a miner has to answer each Allocate request")
 }
 
+// run opens the Service, runs fn with it and releases what it opened.
+func (f *renterFlags) run(cmd *cobra.Command, need renterNeeds, fn func(*renter.Service) error) error {
+	svc, done, err := f.open(cmd, need)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return fn(svc)
+}
+
 // renterNeeds says which collaborators a subcommand uses.
 type renterNeeds struct{ chain, miners bool }
 
@@ -139,41 +149,38 @@ GPU count, CPU cores, available RAM and free disk (GB = GiB), and Avail. or Res.
   sn27 renter list-resources --subtensor.network local --netuid 1 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			svc, done, err := f.open(cmd, renterNeeds{chain: true})
-			if err != nil {
-				return err
-			}
-			defer done()
-			rs, err := svc.Resources(cmd.Context())
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				if rs == nil {
-					rs = []renter.Resource{}
+			return f.run(cmd, renterNeeds{chain: true}, func(svc *renter.Service) error {
+				rs, err := svc.Resources(cmd.Context())
+				if err != nil {
+					return err
 				}
-				return printJSON(out, rs)
-			}
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "HOTKEY\tGPU NAME\tGPU SIZE (GB)\tGPU COUNT\tVCPUS\tRAM (GB)\tHARD DISK (GB)\tSTATUS")
-			var avail int
-			for _, r := range rs {
-				status, gpu := "Res.", r.GPUName
-				if !r.Allocated {
-					status = "Avail."
-					avail++
+				out := cmd.OutOrStdout()
+				if asJSON {
+					if rs == nil {
+						rs = []renter.Resource{}
+					}
+					return printJSON(out, rs)
 				}
-				if gpu == "" {
-					gpu = "-"
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "HOTKEY\tGPU NAME\tGPU SIZE (GB)\tGPU COUNT\tVCPUS\tRAM (GB)\tHARD DISK (GB)\tSTATUS")
+				var avail int
+				for _, r := range rs {
+					status, gpu := "Res.", r.GPUName
+					if !r.Allocated {
+						status = "Avail."
+						avail++
+					}
+					if gpu == "" {
+						gpu = "-"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%.2f\t%d\t%d\t%.2f\t%.2f\t%s\n", r.Hotkey, gpu, r.GPUMemoryGB, r.GPUCount, r.VCPUs, r.RAMGB, r.DiskGB, status)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%.2f\t%d\t%d\t%.2f\t%.2f\t%s\n", r.Hotkey, gpu, r.GPUMemoryGB, r.GPUCount, r.VCPUs, r.RAMGB, r.DiskGB, status)
-			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "%d miners, %d available\n", len(rs), avail)
-			return nil
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "%d miners, %d available\n", len(rs), avail)
+				return nil
+			})
 		},
 	}
 	f.register(cmd.Flags())
@@ -317,16 +324,13 @@ Sizes take binary units: 512MB, 4GB, 1.5GiB.`,
 			if err != nil {
 				return withCode(exitBadInput, err)
 			}
-			svc, done, err := f.open(cmd, renterNeeds{miners: true})
-			if err != nil {
-				return err
-			}
-			defer done()
-			a, err := svc.Allocate(cmd.Context(), req)
-			if err != nil {
-				return renterError(err)
-			}
-			return printAllocation(cmd.OutOrStdout(), a, &r, svc.KeyFile(a.Hotkey))
+			return f.run(cmd, renterNeeds{miners: true}, func(svc *renter.Service) error {
+				a, err := svc.Allocate(cmd.Context(), req)
+				if err != nil {
+					return renterError(err)
+				}
+				return printAllocation(cmd.OutOrStdout(), a, &r, svc.KeyFile(a.Hotkey))
+			})
 		},
 	}
 	f.register(cmd.Flags())
@@ -350,16 +354,13 @@ func newRenterAllocateHotkeyCmd() *cobra.Command {
 			if err != nil {
 				return withCode(exitBadInput, err)
 			}
-			svc, done, err := f.open(cmd, renterNeeds{miners: true})
-			if err != nil {
-				return err
-			}
-			defer done()
-			a, err := svc.AllocateHotkey(cmd.Context(), args[0], req)
-			if err != nil {
-				return renterError(err)
-			}
-			return printAllocation(cmd.OutOrStdout(), a, &r, svc.KeyFile(a.Hotkey))
+			return f.run(cmd, renterNeeds{miners: true}, func(svc *renter.Service) error {
+				a, err := svc.AllocateHotkey(cmd.Context(), args[0], req)
+				if err != nil {
+					return renterError(err)
+				}
+				return printAllocation(cmd.OutOrStdout(), a, &r, svc.KeyFile(a.Hotkey))
+			})
 		},
 	}
 	f.register(cmd.Flags())
@@ -376,16 +377,13 @@ func newRenterDeallocateCmd() *cobra.Command {
   sn27 renter deallocate 5F... --data.dir /srv/validator`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			svc, done, err := f.open(cmd, renterNeeds{miners: true})
-			if err != nil {
-				return err
-			}
-			defer done()
-			if err := svc.Deallocate(cmd.Context(), args[0]); err != nil {
-				return renterError(err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Deallocated %s.\n", args[0])
-			return nil
+			return f.run(cmd, renterNeeds{miners: true}, func(svc *renter.Service) error {
+				if err := svc.Deallocate(cmd.Context(), args[0]); err != nil {
+					return renterError(err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Deallocated %s.\n", args[0])
+				return nil
+			})
 		},
 	}
 	f.register(cmd.Flags())
@@ -404,33 +402,30 @@ func newRenterListAllocationsCmd() *cobra.Command {
   sn27 renter list-allocations --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			svc, done, err := f.open(cmd, renterNeeds{})
-			if err != nil {
-				return err
-			}
-			defer done()
-			as, err := svc.Allocations(cmd.Context())
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				return printJSON(out, as)
-			}
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "HOTKEY\tSSH\tCREATED\tDEADLINE")
-			for _, a := range as {
-				ssh := "-"
-				if a.Host != "" {
-					ssh = fmt.Sprintf("%s@%s:%d", a.Username, a.Host, a.Port)
+			return f.run(cmd, renterNeeds{}, func(svc *renter.Service) error {
+				as, err := svc.Allocations(cmd.Context())
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Hotkey, ssh, fmtTime(a.Created), fmtTime(a.Deadline))
-			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "%d allocations\n", len(as))
-			return nil
+				out := cmd.OutOrStdout()
+				if asJSON {
+					return printJSON(out, as)
+				}
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "HOTKEY\tSSH\tCREATED\tDEADLINE")
+				for _, a := range as {
+					ssh := "-"
+					if a.Host != "" {
+						ssh = fmt.Sprintf("%s@%s:%d", a.Username, a.Host, a.Port)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Hotkey, ssh, fmtTime(a.Created), fmtTime(a.Deadline))
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "%d allocations\n", len(as))
+				return nil
+			})
 		},
 	}
 	f.register(cmd.Flags())
@@ -454,16 +449,13 @@ func newRenterActionCmd(action string) *cobra.Command {
 		Example: fmt.Sprintf("  sn27 renter %s 5F...\n  sn27 renter %s 5F... --data.dir /srv/validator", action, action),
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			svc, done, err := f.open(cmd, renterNeeds{miners: true})
-			if err != nil {
-				return err
-			}
-			defer done()
-			if err := svc.Action(cmd.Context(), args[0], action, ""); err != nil {
-				return renterError(err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: done for %s.\n", action, args[0])
-			return nil
+			return f.run(cmd, renterNeeds{miners: true}, func(svc *renter.Service) error {
+				if err := svc.Action(cmd.Context(), args[0], action, ""); err != nil {
+					return renterError(err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: done for %s.\n", action, args[0])
+				return nil
+			})
 		},
 	}
 	f.register(cmd.Flags())
@@ -488,16 +480,13 @@ func newRenterExchangeKeyCmd() *cobra.Command {
 			if err != nil {
 				return withCode(exitBadInput, err)
 			}
-			svc, done, err := f.open(cmd, renterNeeds{miners: true})
-			if err != nil {
-				return err
-			}
-			defer done()
-			if err := svc.Action(cmd.Context(), args[0], "exchange_key", key); err != nil {
-				return renterError(err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "exchange_key: done for %s.\n", args[0])
-			return nil
+			return f.run(cmd, renterNeeds{miners: true}, func(svc *renter.Service) error {
+				if err := svc.Action(cmd.Context(), args[0], "exchange_key", key); err != nil {
+					return renterError(err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "exchange_key: done for %s.\n", args[0])
+				return nil
+			})
 		},
 	}
 	f.register(cmd.Flags())
@@ -517,16 +506,13 @@ func newRenterPenalizeCmd() *cobra.Command {
   sn27 renter penalize 5F...`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			svc, done, err := f.open(cmd, renterNeeds{})
-			if err != nil {
-				return err
-			}
-			defer done()
-			if err := svc.Penalize(cmd.Context(), args[0], reason); err != nil {
-				return withCode(exitBadInput, err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Penalized %s.\n", args[0])
-			return nil
+			return f.run(cmd, renterNeeds{}, func(svc *renter.Service) error {
+				if err := svc.Penalize(cmd.Context(), args[0], reason); err != nil {
+					return withCode(exitBadInput, err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Penalized %s.\n", args[0])
+				return nil
+			})
 		},
 	}
 	f.register(cmd.Flags())
@@ -542,16 +528,13 @@ func newRenterDepenalizeCmd() *cobra.Command {
 		Example: `  sn27 renter depenalize 5F...`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			svc, done, err := f.open(cmd, renterNeeds{})
-			if err != nil {
-				return err
-			}
-			defer done()
-			if err := svc.Depenalize(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Depenalized %s.\n", args[0])
-			return nil
+			return f.run(cmd, renterNeeds{}, func(svc *renter.Service) error {
+				if err := svc.Depenalize(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Depenalized %s.\n", args[0])
+				return nil
+			})
 		},
 	}
 	f.register(cmd.Flags())
@@ -570,30 +553,27 @@ func newRenterListPenalizedCmd() *cobra.Command {
   sn27 renter list-penalized --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			svc, done, err := f.open(cmd, renterNeeds{})
-			if err != nil {
-				return err
-			}
-			defer done()
-			ps, err := svc.Penalized(cmd.Context())
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				return printJSON(out, ps)
-			}
-			hs := make([]string, 0, len(ps))
-			for h := range ps {
-				hs = append(hs, h)
-			}
-			sort.Strings(hs)
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "HOTKEY\tREASON")
-			for _, h := range hs {
-				fmt.Fprintf(tw, "%s\t%s\n", h, ps[h])
-			}
-			return tw.Flush()
+			return f.run(cmd, renterNeeds{}, func(svc *renter.Service) error {
+				ps, err := svc.Penalized(cmd.Context())
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				if asJSON {
+					return printJSON(out, ps)
+				}
+				hs := make([]string, 0, len(ps))
+				for h := range ps {
+					hs = append(hs, h)
+				}
+				sort.Strings(hs)
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "HOTKEY\tREASON")
+				for _, h := range hs {
+					fmt.Fprintf(tw, "%s\t%s\n", h, ps[h])
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	f.register(cmd.Flags())
