@@ -394,3 +394,35 @@ func TestSolvePythonFixtures(t *testing.T) {
 		check(t, out)
 	})
 }
+
+// TestSolveRange: a range holds the password exactly when it covers the
+// password's index in hashcat's order (position 0 fastest).
+func TestSolveRange(t *testing.T) {
+	const chars = "abcde"
+	pw := "dbe" // index 3 + 1*5 + 4*25 = 108
+	const idx = 108
+	c := Challenge{Hash: HashString(pw, "0011223344556677"), Salt: "0011223344556677", Mode: Mode, Chars: chars, Mask: "?1?1?1"}
+	tg, err := Parse(c, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kern := range kernels(t) {
+		for _, tt := range []struct {
+			start, end uint64
+			found      bool
+		}{
+			{0, 125, true}, {idx, idx + 1, true}, {100, 110, true}, {0, idx, false}, {idx + 1, 125, false}, {50, 50, false},
+		} {
+			res, err := (&Solver{Kernel: kern, Workers: 2, ChunkSize: 3}).SolveRange(context.Background(), tg, tt.start, tt.end)
+			if tt.found && (err != nil || res.Password != pw) {
+				t.Errorf("%s [%d,%d): %q, %v; want %q", kern, tt.start, tt.end, res.Password, err, pw)
+			}
+			if !tt.found && (!errors.Is(err, ErrExhausted) || res.Tried != tt.end-tt.start) {
+				t.Errorf("%s [%d,%d): %q, %v, tried %d; want exhausted after %d", kern, tt.start, tt.end, res.Password, err, res.Tried, tt.end-tt.start)
+			}
+		}
+	}
+	if _, err := (&Solver{}).SolveRange(context.Background(), tg, 10, 126); err == nil {
+		t.Error("range past the keyspace accepted")
+	}
+}

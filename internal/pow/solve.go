@@ -59,11 +59,32 @@ func (s *Solver) Solve(ctx context.Context, t *Target) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return s.solveN(ctx, t, total)
+	return s.solveRange(ctx, t, 0, total)
+}
+
+// SolveRange searches the candidates of t with index start <= i < end, in
+// the keyspace order of hashcat's mask attack with --markov-disable: mask
+// position 0 varies fastest, each position runs through its charset in
+// order. Several solvers (or hashcat's --skip/--limit) can share one
+// keyspace this way.
+func (s *Solver) SolveRange(ctx context.Context, t *Target, start, end uint64) (Result, error) {
+	total, err := t.Keyspace()
+	if err != nil {
+		return Result{}, err
+	}
+	if start > end || end > total {
+		return Result{}, fmt.Errorf("solve range [%d, %d) outside the keyspace of %d candidates", start, end, total)
+	}
+	return s.solveRange(ctx, t, start, end)
 }
 
 // solveN searches the first total candidates of t's keyspace.
 func (s *Solver) solveN(ctx context.Context, t *Target, total uint64) (Result, error) {
+	return s.solveRange(ctx, t, 0, total)
+}
+
+// solveRange searches candidates start .. end-1 of t's keyspace.
+func (s *Solver) solveRange(ctx context.Context, t *Target, first, total uint64) (Result, error) {
 	workers := s.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -84,6 +105,7 @@ func (s *Solver) solveN(ctx context.Context, t *Target, total uint64) (Result, e
 		found string
 		wg    sync.WaitGroup
 	)
+	next.Store(first)
 	done := ctx.Done()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
