@@ -4,19 +4,32 @@ package pow
 
 import "golang.org/x/sys/cpu"
 
-// simdState is what the AVX-512 kernel reads; offsets are fixed in
-// gen_avx512.go.
-type simdState struct {
-	init    [16]uint64 // v0..v15 before round 1, columns 1-3 already applied
-	m       [16]uint64
-	h0      uint64
-	target0 uint64
+var (
+	hasAVX512 = cpu.X86.HasAVX512F
+	hasAVX2   = cpu.X86.HasAVX2
+)
+
+// searchFunc returns the generated kernel for k and a message of the given
+// number of 64-bit words, and how many candidates it hashes per group.
+func searchFunc(k Kernel, words int) (func(st, tab *uint64, n int) int, int) {
+	type variant struct {
+		words int
+		f     func(st, tab *uint64, n int) int
+	}
+	var vs []variant
+	group := 0
+	switch k {
+	case KernelAVX512:
+		vs, group = []variant{{3, searchAVX512W3}, {4, searchAVX512W4}, {16, searchAVX512W16}}, 16
+	case KernelAVX2:
+		vs, group = []variant{{3, searchAVX2W3}, {4, searchAVX2W4}, {16, searchAVX2W16}}, 4
+	default:
+		return nil, 0
+	}
+	for _, v := range vs {
+		if words <= v.words {
+			return v.f, group
+		}
+	}
+	return nil, 0
 }
-
-// firstWord8AVX512 hashes eight candidates (message words 0 and 1 per lane)
-// and returns a bit per lane whose output word 0 equals st.target0.
-//
-//go:noescape
-func firstWord8AVX512(st *simdState, m0, m1 *[8]uint64) uint16
-
-var hasAVX512 = cpu.X86.HasAVX512F

@@ -217,45 +217,62 @@ func TestKernelMatchesBlake2b(t *testing.T) {
 // kernels lists the kernels this CPU can run; every solver test runs on each.
 func kernels(t testing.TB) []Kernel {
 	ks := []Kernel{KernelScalar, KernelGeneric}
-	if _, err := KernelAVX512.Resolve(); err == nil {
-		ks = append(ks, KernelAVX512)
-	} else {
-		t.Logf("no AVX-512 on this CPU: %v", err)
+	for _, k := range []Kernel{KernelAVX512, KernelAVX2} {
+		if _, err := k.Resolve(); err == nil {
+			ks = append(ks, k)
+		} else {
+			t.Logf("kernel %s not tested: %v", k, err)
+		}
 	}
 	return ks
 }
 
-// TestAVX512MatchesBlake2b cross-checks the eight-lane kernel against
-// golang.org/x/crypto/blake2b: each lane a different candidate, with the
-// wanted digest placed in one lane at a time.
-func TestAVX512MatchesBlake2b(t *testing.T) {
-	if !hasAVX512 {
-		t.Skip("CPU has no AVX-512F")
-	}
+// TestSIMDMatchesBlake2b cross-checks the generated kernels against
+// golang.org/x/crypto/blake2b: for every password length and salts that put
+// the message in each kernel variant (3, 4 and 16 words), a scan of a range
+// holding the password finds it, wherever it falls in a group or a table
+// row, and a scan of the ranges around it does not.
+func TestSIMDMatchesBlake2b(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	for pass := 1; pass <= fastMaxPassword; pass++ {
-		for _, saltLen := range []int{1, 16, 50, blake2b.BlockSize - pass} {
-			var msgs [8][]byte
-			salt := make([]byte, saltLen)
-			for i := range salt {
-				salt[i] = byte('!' + rng.IntN(90))
-			}
-			var l0, l1 [8]uint64
-			for l := range msgs {
-				msgs[l] = make([]byte, pass, pass+saltLen)
-				for i := 0; i < pass; i++ {
-					msgs[l][i] = byte(' ' + rng.IntN(95))
+	for _, kern := range kernels(t) {
+		if kern == KernelScalar || kern == KernelGeneric {
+			continue
+		}
+		for pass := 1; pass <= fastMaxPassword; pass++ {
+			for _, saltLen := range []int{1, 16, 17, 50, blake2b.BlockSize - pass} {
+				salt := make([]byte, saltLen)
+				for i := range salt {
+					salt[i] = byte('!' + rng.IntN(90))
 				}
-				msgs[l][0] = byte('A' + l) // lanes hold distinct candidates
-				msgs[l] = append(msgs[l], salt...)
-				w := firstWords(msgs[l])
-				l0[l], l1[l] = w[0], w[1]
-			}
-			for want := range msgs {
-				sc := newScanner(&Target{Digest: blake2b.Sum512(msgs[want]), Salt: string(salt), Positions: make([][]byte, pass)}, KernelAVX512)
-				hits := firstWord8AVX512(&sc.st, &l0, &l1)
-				if hits != 1<<want {
-					t.Errorf("pass %d salt %d: hits %08b; want lane %d only", pass, saltLen, hits, want)
+				tg := &Target{Salt: string(salt), Positions: make([][]byte, pass)}
+				pw := make([]byte, pass)
+				idx, scale := uint64(0), uint64(1)
+				for i := range tg.Positions {
+					n := 2 + rng.IntN(12)
+					perm := rng.Perm(90)
+					for _, c := range perm[:n] {
+						tg.Positions[i] = append(tg.Positions[i], byte('!'+c))
+					}
+					d := rng.IntN(n)
+					pw[i] = tg.Positions[i][d]
+					idx += uint64(d) * scale
+					scale *= uint64(n)
+				}
+				tg.Digest = blake2b.Sum512(append(append([]byte{}, pw...), salt...))
+				sc := newScanner(tg, kern)
+				if !sc.useSIMD {
+					t.Fatalf("%s pass %d salt %d: SIMD kernel not used", kern, pass, saltLen)
+				}
+				lo := idx - min(idx, uint64(rng.IntN(5000)))
+				hi := min(scale, idx+1+uint64(rng.IntN(5000)))
+				if got, ok := sc.scan(lo, hi-lo); !ok || got != string(pw) {
+					t.Errorf("%s pass %d salt %d: scan [%d,%d) = %q, %v; want %q at %d", kern, pass, saltLen, lo, hi, got, ok, pw, idx)
+				}
+				if got, ok := sc.scan(lo, idx-lo); ok {
+					t.Errorf("%s pass %d salt %d: scan [%d,%d) found %q before the password", kern, pass, saltLen, lo, idx, got)
+				}
+				if got, ok := sc.scan(idx+1, hi-idx-1); ok {
+					t.Errorf("%s pass %d salt %d: scan (%d,%d) found %q after the password", kern, pass, saltLen, idx, hi, got)
 				}
 			}
 		}

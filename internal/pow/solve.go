@@ -152,7 +152,8 @@ type Kernel string
 // the environment variable SN27_POW_KERNEL names another.
 const (
 	KernelAuto    Kernel = ""
-	KernelAVX512  Kernel = "avx512"  // 8 candidates per instruction (AVX-512F)
+	KernelAVX512  Kernel = "avx512"  // 8 candidates per instruction, 16 in flight (AVX-512F)
+	KernelAVX2    Kernel = "avx2"    // 4 candidates per instruction (AVX2)
 	KernelScalar  Kernel = "scalar"  // specialised pure Go
 	KernelGeneric Kernel = "generic" // golang.org/x/crypto/blake2b per candidate
 )
@@ -168,31 +169,39 @@ func (k Kernel) Resolve() (Kernel, error) {
 		if hasAVX512 {
 			return KernelAVX512, nil
 		}
+		if hasAVX2 {
+			return KernelAVX2, nil
+		}
 		return KernelScalar, nil
 	case KernelAVX512:
 		if !hasAVX512 {
 			return "", fmt.Errorf("kernel %q: this CPU has no AVX-512F", k)
 		}
 		return k, nil
+	case KernelAVX2:
+		if !hasAVX2 {
+			return "", fmt.Errorf("kernel %q: this CPU has no AVX2", k)
+		}
+		return k, nil
 	case KernelScalar, KernelGeneric:
 		return k, nil
 	}
-	return "", fmt.Errorf("unknown kernel %q (want avx512, scalar or generic)", string(k))
+	return "", fmt.Errorf("unknown kernel %q (want avx512, avx2, scalar or generic)", string(k))
 }
 
 // scanner is one worker's search state.
 type scanner struct {
-	t      *Target
-	kernel Kernel // resolved; the fast kernels fall back to generic where they cannot apply
-	k      kernel
-	st     simdState
-	buf    []byte // current candidate followed by the salt (odometer order)
-	tmp    []byte // candidate to confirm followed by the salt
-	digit  []int  // odometer, position 0 varies fastest
-	base   []int  // radix of each position
-	lane   []int  // per position: message word (0 or 1) holding it
-	sh     []uint // per position: bit shift within that word
-	l0, l1 [8]uint64
+	t       *Target
+	kernel  Kernel // resolved; the fast kernels fall back to generic where they cannot apply
+	k       kernel
+	simd    simdScan
+	useSIMD bool
+	buf     []byte // current candidate followed by the salt (odometer order)
+	tmp     []byte // candidate to confirm followed by the salt
+	digit   []int  // odometer, position 0 varies fastest
+	base    []int  // radix of each position
+	lane    []int  // per position: message word (0 or 1) holding it
+	sh      []uint // per position: bit shift within that word
 }
 
 // fastMaxPassword is the longest password whose bytes live in message words
@@ -223,12 +232,8 @@ func newScanner(t *Target, kern Kernel) *scanner {
 	}
 	if sc.kernel != KernelGeneric {
 		sc.k.init(sc.buf, &t.Digest)
-		sc.st = simdState{m: sc.k.m, h0: sc.k.h[0], target0: sc.k.target0}
-		sc.st.init = [16]uint64{
-			sc.k.h[0], sc.k.pre[0], sc.k.pre[4], sc.k.pre[8],
-			sc.k.h[4], sc.k.pre[1], sc.k.pre[5], sc.k.pre[9],
-			iv[0], sc.k.pre[2], sc.k.pre[6], sc.k.pre[10],
-			iv[4] ^ sc.k.t0, sc.k.pre[3], sc.k.pre[7], sc.k.pre[11],
+		if sc.kernel != KernelScalar {
+			sc.useSIMD = sc.initSIMD()
 		}
 	}
 	return sc
@@ -245,33 +250,24 @@ func (sc *scanner) setIndex(idx uint64) {
 
 // scan hashes candidates start .. start+n-1.
 func (sc *scanner) scan(start, n uint64) (string, bool) {
+	if sc.useSIMD {
+		return sc.scanSIMD(start, n)
+	}
 	sc.setIndex(start)
 	if sc.kernel == KernelGeneric {
 		return sc.scanGeneric(n)
 	}
-	simd := sc.kernel == KernelAVX512
 	m := firstWords(sc.buf)
 	p0 := sc.t.Positions[0]
 	target := sc.k.target0
-	k := 0 // lanes filled
 	for n > 0 {
 		// Inner loop: position 0 runs through its charset.
 		base0 := m[0] &^ 0xff
 		for j := sc.digit[0]; j < len(p0) && n > 0; j++ {
 			m0 := base0 | uint64(p0[j])
 			n--
-			if !simd {
-				if sc.k.firstWord(m0, m[1]) == target {
-					if pw, ok := sc.confirm(m0, m[1]); ok {
-						return pw, true
-					}
-				}
-				continue
-			}
-			sc.l0[k], sc.l1[k] = m0, m[1]
-			if k++; k == len(sc.l0) {
-				k = 0
-				if pw, ok := sc.flush(len(sc.l0)); ok {
+			if sc.k.firstWord(m0, m[1]) == target {
+				if pw, ok := sc.confirm(m0, m[1]); ok {
 					return pw, true
 				}
 			}
@@ -292,25 +288,6 @@ func (sc *scanner) scan(start, n uint64) (string, bool) {
 			m[w] = m[w]&^(0xff<<sc.sh[i]) | uint64(c)<<sc.sh[i]
 			if sc.digit[i] != 0 {
 				break
-			}
-		}
-	}
-	if k > 0 {
-		return sc.flush(k)
-	}
-	return "", false
-}
-
-// flush runs the AVX-512 kernel on the first k lanes.
-func (sc *scanner) flush(k int) (string, bool) {
-	for i := k; i < len(sc.l0); i++ { // unused lanes repeat lane 0
-		sc.l0[i], sc.l1[i] = sc.l0[0], sc.l1[0]
-	}
-	hits := firstWord8AVX512(&sc.st, &sc.l0, &sc.l1)
-	for i := 0; hits != 0 && i < k; i++ {
-		if hits&(1<<i) != 0 {
-			if pw, ok := sc.confirm(sc.l0[i], sc.l1[i]); ok {
-				return pw, true
 			}
 		}
 	}
