@@ -20,9 +20,9 @@ func searchFunc(k Kernel, words int) (func(st, tab *uint64, n int) int, int) {
 	group := 0
 	switch k {
 	case KernelAVX512:
-		vs, group = []variant{{3, searchAVX512W3}, {4, searchAVX512W4}, {16, searchAVX512W16}}, 16
+		vs, group = []variant{{3, searchAVX512W3}, {4, searchAVX512W4}, {16, searchAVX512W16}}, groupAVX512
 	case KernelAVX2:
-		vs, group = []variant{{3, searchAVX2W3}, {4, searchAVX2W4}, {16, searchAVX2W16}}, 4
+		vs, group = []variant{{3, searchAVX2W3}, {4, searchAVX2W4}, {16, searchAVX2W16}}, groupAVX2
 	default:
 		return nil, 0
 	}
