@@ -49,7 +49,7 @@ speed it reports once running; its start-up time (kernel load, self-test) is rep
 	f := cmd.Flags()
 	f.StringVar(&o.Solver, "solver", "native", "native, hashcat or both")
 	f.IntVar(&seconds, "seconds", 5, "measuring time per solver")
-	f.StringVar(&kernel, "native.kernel", "", "native kernel: avx512, scalar or generic (default: fastest available)")
+	f.StringVar(&kernel, "native.kernel", "", "native kernel: avx512, avx2, scalar or generic (default: fastest available)")
 	f.BoolVar(&asJSON, "json", false, "print JSON (keys native_hps, hashcat_hps, ratio, ...)")
 	addHashcatFlags(f, &o.Hashcat)
 	cmd.AddCommand(newBenchChallengeCmd(), newBenchValidatorCmd())

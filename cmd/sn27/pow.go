@@ -148,7 +148,7 @@ password on stdout. Exit codes: 0 solved, 1 the keyspace holds no answer, 2 bad 
 	f.StringVar(&c.Chars, "chars", "", "custom charset ?1 (challenge_chars)")
 	f.StringVar(&c.Mask, "mask", "", "hashcat mask, e.g. ?1?1?1?1?1?1")
 	f.StringVar(&solver, "solver", "native", "native or hashcat")
-	f.StringVar(&kernel, "native.kernel", "", "native kernel: avx512, scalar or generic (default: fastest available)")
+	f.StringVar(&kernel, "native.kernel", "", "native kernel: avx512, avx2, scalar or generic (default: fastest available)")
 	f.DurationVar(&timeout, "timeout", 0, "give up after this long (0: never)")
 	f.IntVar(&maxDiff, "max-difficulty", pow.DefaultMaxDifficulty, "largest mask length accepted")
 	addHashcatFlags(f, &hcfg)
