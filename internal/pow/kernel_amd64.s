@@ -4,14 +4,12 @@
 
 // func searchAVX512W3(st *uint64, tab *uint64, n int) int
 // Requires: AVX, AVX512F
-TEXT ·searchAVX512W3(SB), $1728-32
+TEXT ·searchAVX512W3(SB), $0-32
 	MOVQ st+0(FP), AX
 	MOVQ tab+8(FP), BX
 	MOVQ n+16(FP), CX
 	XORQ DX, DX
-	LEAQ (SP), R8
-	ADDQ $0x3f, R8
-	ANDQ $-64, R8
+	LEAQ 2368(AX), R8
 
 searchAVX512W3_loop:
 	CMPQ DX, CX
@@ -4163,14 +4161,12 @@ searchAVX512W3_none:
 
 // func searchAVX512W4(st *uint64, tab *uint64, n int) int
 // Requires: AVX, AVX512F
-TEXT ·searchAVX512W4(SB), $1728-32
+TEXT ·searchAVX512W4(SB), $0-32
 	MOVQ st+0(FP), AX
 	MOVQ tab+8(FP), BX
 	MOVQ n+16(FP), CX
 	XORQ DX, DX
-	LEAQ (SP), R8
-	ADDQ $0x3f, R8
-	ANDQ $-64, R8
+	LEAQ 2368(AX), R8
 
 searchAVX512W4_loop:
 	CMPQ DX, CX
@@ -8376,14 +8372,12 @@ searchAVX512W4_none:
 
 // func searchAVX512W16(st *uint64, tab *uint64, n int) int
 // Requires: AVX, AVX512F
-TEXT ·searchAVX512W16(SB), $1728-32
+TEXT ·searchAVX512W16(SB), $0-32
 	MOVQ st+0(FP), AX
 	MOVQ tab+8(FP), BX
 	MOVQ n+16(FP), CX
 	XORQ DX, DX
-	LEAQ (SP), R8
-	ADDQ $0x3f, R8
-	ANDQ $-64, R8
+	LEAQ 2368(AX), R8
 
 searchAVX512W16_loop:
 	CMPQ DX, CX
@@ -13209,14 +13203,12 @@ searchAVX512W16_none:
 
 // func searchAVX2W3(st *uint64, tab *uint64, n int) int
 // Requires: AVX, AVX2
-TEXT ·searchAVX2W3(SB), $960-32
+TEXT ·searchAVX2W3(SB), $0-32
 	MOVQ st+0(FP), AX
 	MOVQ tab+8(FP), BX
 	MOVQ n+16(FP), CX
 	XORQ DX, DX
-	LEAQ (SP), R8
-	ADDQ $0x3f, R8
-	ANDQ $-64, R8
+	LEAQ 2368(AX), R8
 
 searchAVX2W3_loop:
 	CMPQ DX, CX
@@ -16690,14 +16682,12 @@ searchAVX2W3_none:
 
 // func searchAVX2W4(st *uint64, tab *uint64, n int) int
 // Requires: AVX, AVX2
-TEXT ·searchAVX2W4(SB), $960-32
+TEXT ·searchAVX2W4(SB), $0-32
 	MOVQ st+0(FP), AX
 	MOVQ tab+8(FP), BX
 	MOVQ n+16(FP), CX
 	XORQ DX, DX
-	LEAQ (SP), R8
-	ADDQ $0x3f, R8
-	ANDQ $-64, R8
+	LEAQ 2368(AX), R8
 
 searchAVX2W4_loop:
 	CMPQ DX, CX
@@ -20211,14 +20201,12 @@ searchAVX2W4_none:
 
 // func searchAVX2W16(st *uint64, tab *uint64, n int) int
 // Requires: AVX, AVX2
-TEXT ·searchAVX2W16(SB), $960-32
+TEXT ·searchAVX2W16(SB), $0-32
 	MOVQ st+0(FP), AX
 	MOVQ tab+8(FP), BX
 	MOVQ n+16(FP), CX
 	XORQ DX, DX
-	LEAQ (SP), R8
-	ADDQ $0x3f, R8
-	ANDQ $-64, R8
+	LEAQ 2368(AX), R8
 
 searchAVX2W16_loop:
 	CMPQ DX, CX

@@ -9,3 +9,6 @@ const (
 	groupAVX512 = 24
 	groupAVX2   = 8
 )
+
+// Bytes of scratch the kernels use after the state's slots.
+const scratchBytes = 1664

@@ -8,3 +8,5 @@ const (
 )
 
 func searchFunc(k Kernel, words int) (func(st, tab *uint64, n int) int, int) { return nil, 0 }
+
+const scratchBytes = 0

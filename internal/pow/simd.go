@@ -25,14 +25,15 @@ const (
 	maxTable = 1 << 16
 )
 
-// simdState is the 64-byte aligned state of a generated kernel.
+// simdState is the 64-byte aligned state of a generated kernel, followed by
+// the kernel's scratch memory.
 type simdState struct {
 	buf  []uint64
 	slot *[slotCount * 8]uint64
 }
 
 func newSIMDState() simdState {
-	buf := make([]uint64, slotCount*8+8)
+	buf := make([]uint64, slotCount*8+scratchBytes/8+8)
 	off := 0
 	for uintptr(unsafe.Pointer(&buf[off]))%64 != 0 {
 		off++

@@ -65,6 +65,9 @@ var sigma = [12][16]int{
 	{14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
 }
 
+// scratchMax is the most scratch memory a kernel uses after the state.
+var scratchMax int
+
 // isa describes one instruction set the kernels are generated for.
 type isa struct {
 	name    string // AVX512 or AVX2
@@ -96,7 +99,7 @@ func main() {
 		for _, s := range isas {
 			fmt.Fprintf(&b, "\tgroup%s = %d\n", s.name, s.lanes*s.batches)
 		}
-		fmt.Fprintf(&b, ")\n")
+		fmt.Fprintf(&b, ")\n\n// Bytes of scratch the kernels use after the state's slots.\nconst scratchBytes = %d\n", scratchMax)
 		src, err := format.Source(b.Bytes())
 		if err != nil {
 			log.Fatal(err)
@@ -124,15 +127,16 @@ func kernel(s isa, words int) {
 	code, spills := allocate(prog, len(s.regs))
 
 	vecBytes := 8 * s.lanes
-	// Locals: per-batch word 0 vectors and spill slots, aligned to 64 bytes.
-	local := AllocLocal(64 + vecBytes*(s.batches+spills))
+	// Scratch (per-batch word 0 vectors, spill slots) follows the state's
+	// slots: a fixed distance from the constants, under 4 KiB in all, so no
+	// spill store ever 4K-aliases a constant load (on the goroutine stack it
+	// could, depending on where the stack lies).
+	scratchMax = max(scratchMax, vecBytes*(s.batches+spills))
 	st := Load(Param("st"), RAX)
 	tab := Load(Param("tab"), RBX)
 	n := Load(Param("n"), RCX)
 	XORQ(RDX, RDX) // i
-	LEAQ(local, R8)
-	ADDQ(Imm(63), R8)
-	ANDQ(I32(-64), R8)
+	LEAQ(Mem{Base: st, Disp: 64 * slotCount}, R8)
 
 	e := emitter{s: s, st: st.(GPPhysical), frame: R8, code: code}
 	Label(name + "_loop")
