@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/blake2b"
 )
 
 // FuzzParse: no input panics Parse; what it accepts is consistent.
@@ -87,4 +89,43 @@ func dedupPrintable(s string, max int) string {
 		}
 	}
 	return string(b)
+}
+
+// FuzzScanRange: every kernel finds the password in any range that holds
+// it and nothing in the ranges beside it, wherever the range starts and ends
+// relative to the SIMD groups and table rows.
+func FuzzScanRange(f *testing.F) {
+	f.Add("abcdefghij", "0011223344556677", []byte{3, 1, 4, 1, 5, 9}, uint16(17), uint16(4000))
+	f.Add("$();&<>*", "x", []byte{7, 7, 7, 7, 7, 7, 7, 7, 7, 1}, uint16(0), uint16(0))
+	f.Add("xy", "0123456789abcdef0123456789abcdef", []byte{1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 1}, uint16(24), uint16(23))
+	f.Fuzz(func(t *testing.T, chars, salt string, pick []byte, before, after uint16) {
+		chars = dedupPrintable(chars, 12)
+		if chars == "" || checkSalt(salt) != nil || len(pick) == 0 || len(pick) > fastMaxPassword {
+			return
+		}
+		tg := &Target{Salt: salt, Positions: make([][]byte, len(pick))}
+		pw := make([]byte, len(pick))
+		idx, total := uint64(0), uint64(1)
+		for i, b := range pick {
+			tg.Positions[i] = []byte(chars)
+			pw[i] = chars[int(b)%len(chars)]
+			idx += uint64(int(b)%len(chars)) * total
+			total *= uint64(len(chars))
+		}
+		tg.Digest = blake2b.Sum512(append(append([]byte{}, pw...), salt...))
+		lo := idx - min(idx, uint64(before))
+		hi := min(total, idx+1+uint64(after))
+		for _, kern := range kernels(t) {
+			sc := newScanner(tg, kern)
+			if got, ok := sc.scan(lo, hi-lo); !ok || got != string(pw) {
+				t.Fatalf("%s: scan [%d,%d) = %q, %v; want %q at %d", kern, lo, hi, got, ok, pw, idx)
+			}
+			if got, ok := sc.scan(lo, idx-lo); ok {
+				t.Fatalf("%s: scan [%d,%d) found %q", kern, lo, idx, got)
+			}
+			if got, ok := sc.scan(idx+1, hi-idx-1); ok {
+				t.Fatalf("%s: scan (%d,%d) found %q", kern, idx, hi, got)
+			}
+		}
+	})
 }
