@@ -35,7 +35,7 @@ func newMinerCmd() *cobra.Command {
 		Long: `Run an SN27 miner for the wallet's hotkey. It refuses to start unless the hotkey is registered
 on --netuid, announces its axon on chain (serve_axon, version 183) when the chain does not already
 hold it, keeps a copy of the metagraph for its blacklist and priorities, and answers:
-  Challenge  BLAKE2b-512 proof of work (native solver, or hashcat on GPUs), one at a time by priority
+  Challenge  BLAKE2b-512 proof of work (native solver, hashcat on GPUs, or both), one at a time by priority
   Specs      the hardware report (CPU, RAM, disk, GPUs via nvidia-smi, docker)
   Allocate   rentals (status false until allocation is configured)
 Settings: flags, else SN27_<FLAG> environment variables (SN27_AXON_PORT), else --config FILE (JSON
@@ -59,7 +59,7 @@ object keyed by flag name), else defaults.`,
 				return walletError(err)
 			}
 			_, nvErr := exec.LookPath("nvidia-smi")
-			solver, err := miner.NewSolver(cfg.Solver, cfg.Hashcat, nvErr == nil)
+			solver, err := miner.NewSolver(cfg, nvErr == nil, log)
 			if err != nil {
 				return withCode(exitBadInput, err)
 			}
@@ -119,7 +119,10 @@ object keyed by flag name), else defaults.`,
 	f.StringSliceVar(&cfg.Blacklist.WhitelistHotkeys, "whitelist.hotkeys", nil, "hotkeys always allowed (comma-separated)")
 	f.StringSliceVar(&cfg.Blacklist.WhitelistColdkeys, "whitelist.coldkeys", nil, "coldkeys always allowed (comma-separated)")
 	f.BoolVar(&cfg.Blacklist.WhitelistNotEnoughStake, "miner.whitelist.not.enough.stake", false, "answer validators below the 1024 τ stake threshold")
-	f.StringVar(&cfg.Solver, "miner.solver", cfg.Solver, "auto (hashcat when a GPU and hashcat are present, else native), native or hashcat")
+	f.StringVar(&cfg.Solver, "miner.solver", cfg.Solver, "auto (hashcat when a GPU and hashcat are present, else native), native, hashcat, "+
+		"or hybrid (hashcat on the GPUs and the native solver on the CPU cores split each keyspace; the first answer wins)")
+	f.Float64Var(&cfg.HybridNativeShare, "miner.hybrid.native.share", 0, "with --miner.solver hybrid: the part of each keyspace the native solver "+
+		"searches, 0 < x < 1 (0: measured at start-up from both solvers' speeds)")
 	addHashcatFlags(f, &cfg.Hashcat)
 	f.IntVar(&cfg.SSHPort, "ssh.port", cfg.SSHPort, "port allocated containers' SSH is published on")
 	f.DurationVar(&cfg.MetagraphRefresh, "miner.metagraph.refresh", time.Minute, "how often the metagraph copy is refreshed")

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -210,6 +212,12 @@ func TestRealHashcatExhaustedTimeoutAndErrors(t *testing.T) {
 	}
 	if el := time.Since(start); el > 6*time.Second {
 		t.Errorf("Solve returned %v after a 2 s deadline", el)
+	}
+	// The killed process's session files are removed.
+	for _, d := range sessionDirs("hashcat") {
+		if left, _ := filepath.Glob(filepath.Join(d, fmt.Sprintf("sn27-%d-*", os.Getpid()))); len(left) > 0 {
+			t.Errorf("killed hashcat left %v", left)
+		}
 	}
 
 	bad, err := New(Config{Path: "hashcat", WorkloadProfile: 3, ExtendedOptions: "--no-such-option"})

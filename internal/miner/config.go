@@ -20,9 +20,14 @@ type Config struct {
 
 	Blacklist BlacklistConfig
 
-	Solver  string         // --miner.solver: auto, native or hashcat
+	Solver  string         // --miner.solver: auto, native, hashcat or hybrid
 	Hashcat hashcat.Config // --miner.hashcat.*
-	SSHPort int            // --ssh.port (allocations)
+	// HybridNativeShare is the part of each keyspace the native solver takes
+	// in hybrid mode (--miner.hybrid.native.share), 0 < x < 1; 0 measures
+	// it at start-up (HybridSolver.Calibrate).
+	HybridNativeShare float64
+
+	SSHPort int // --ssh.port (allocations)
 
 	MetagraphRefresh time.Duration // how often the metagraph copy is refreshed
 	MetricsAddr      string        // --metrics.port as host:port; "" disables /metrics

@@ -107,6 +107,12 @@ func New(cfg Config, deps Deps) (*Miner, error) {
 	return mn, nil
 }
 
+// calibrator is a solver that measures the machine once at start-up
+// (HybridSolver).
+type calibrator interface {
+	Calibrate(ctx context.Context) error
+}
+
 // registerer avoids a typed nil in the interface.
 func registerer(r *prometheus.Registry) prometheus.Registerer {
 	if r == nil {
@@ -200,6 +206,17 @@ func (mn *Miner) Run(ctx context.Context) error {
 		defer wg.Done()
 		mn.refreshLoop(ctx)
 	}()
+	if c, ok := mn.deps.Solver.(calibrator); ok {
+		// In the background: the miner answers at once, with the solver's
+		// defaults until the measurement is done.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.Calibrate(ctx); err != nil && ctx.Err() == nil {
+				mn.log.Warn("solver calibration failed; it keeps its defaults", "solver", mn.deps.Solver.Name(), "err", err)
+			}
+		}()
+	}
 	if mn.cfg.MetricsAddr != "" && mn.deps.Registry != nil {
 		srv := &http.Server{Addr: mn.cfg.MetricsAddr, Handler: promhttp.HandlerFor(mn.deps.Registry, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
 		wg.Add(1)

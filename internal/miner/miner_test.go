@@ -312,6 +312,37 @@ func TestQueuedChallengesPastDeadlineAreDropped(t *testing.T) {
 	}
 }
 
+// calibratingSolver records the Calibrate call the miner makes at start-up.
+type calibratingSolver struct {
+	miner.NativeSolver
+	called chan struct{}
+}
+
+func (c *calibratingSolver) Calibrate(ctx context.Context) error {
+	close(c.called)
+	<-ctx.Done() // as if measuring until the miner stops: Run must wait
+	return ctx.Err()
+}
+
+func TestRunCalibratesTheSolverInTheBackground(t *testing.T) {
+	n := newNet(t)
+	cs := &calibratingSolver{NativeSolver: miner.NativeSolver{Solver: &pow.Solver{}}, called: make(chan struct{})}
+	rm := startMiner(t, n, miner.DefaultConfig(), cs)
+	select {
+	case <-cs.called:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Calibrate not called")
+	}
+	// Challenges are answered while calibration runs.
+	req, pw := challenge(t, 3)
+	if err := client(t, "//Charlie").Call(context.Background(), rm.target, req, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := req.Answer(); protocol.Deref(out.Password) != pw {
+		t.Errorf("answer %+v", out)
+	}
+}
+
 func TestUnregisteredMinerRefusesToStart(t *testing.T) {
 	n := newNet(t)
 	cfg := miner.DefaultConfig()

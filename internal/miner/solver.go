@@ -2,7 +2,9 @@ package miner
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os/exec"
 
 	"github.com/sn27/sn27/internal/hashcat"
@@ -49,11 +51,15 @@ func (s HashcatSolver) Solve(ctx context.Context, c pow.Challenge) (Answer, erro
 	return Answer{Password: pw}, err
 }
 
-// NewSolver picks the solver --miner.solver names. "auto" takes hashcat when
-// hasGPU and hashcat is installed (it drives GPUs), else the native solver.
-func NewSolver(name string, hc hashcat.Config, hasGPU bool) (Solver, error) {
+// NewSolver picks the solver cfg.Solver (--miner.solver) names. "auto" takes
+// hashcat when hasGPU and hashcat is installed (it drives GPUs), else the
+// native solver. "hybrid" runs hashcat on the GPUs (device types "2" unless
+// cfg.Hashcat sets them) and the native solver on the CPU cores together;
+// its logger is log.
+func NewSolver(cfg Config, hasGPU bool, log *slog.Logger) (Solver, error) {
 	native := NativeSolver{Solver: &pow.Solver{}}
-	switch name {
+	hc := cfg.Hashcat
+	switch name := cfg.Solver; name {
 	case "native":
 		return native, nil
 	case "hashcat", "auto":
@@ -71,6 +77,25 @@ func NewSolver(name string, hc hashcat.Config, hasGPU bool) (Solver, error) {
 			return nil, err
 		}
 		return HashcatSolver{Runner: r}, nil
+	case "hybrid":
+		if _, err := exec.LookPath(hc.Path); err != nil {
+			return nil, fmt.Errorf("--miner.solver hybrid needs hashcat (apt-get install hashcat, or --miner.hashcat.path): %w", err)
+		}
+		if s := cfg.HybridNativeShare; s != 0 && !(s > 0 && s < 1) {
+			return nil, fmt.Errorf("--miner.hybrid.native.share %v: want 0 < share < 1, or 0 to measure it", s)
+		}
+		if hc.DeviceTypes == "" {
+			if !hasGPU {
+				return nil, errors.New("--miner.solver hybrid runs hashcat on the GPUs, but nvidia-smi found none; " +
+					"set --miner.hashcat.device.types (2 for other GPUs) or use --miner.solver native")
+			}
+			hc.DeviceTypes = "2" // GPUs only: the CPU cores are the native solver's
+		}
+		r, err := hashcat.New(hc)
+		if err != nil {
+			return nil, err
+		}
+		return &HybridSolver{Runner: r, Native: native.Solver, NativeShare: cfg.HybridNativeShare, Log: log}, nil
 	}
-	return nil, fmt.Errorf("unknown --miner.solver %q (want auto, native or hashcat)", name)
+	return nil, fmt.Errorf("unknown --miner.solver %q (want auto, native, hashcat or hybrid)", cfg.Solver)
 }

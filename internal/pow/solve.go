@@ -62,11 +62,11 @@ func (s *Solver) Solve(ctx context.Context, t *Target) (Result, error) {
 	return s.solveRange(ctx, t, 0, total)
 }
 
-// SolveRange searches the candidates of t with index start <= i < end, in
-// the keyspace order of hashcat's mask attack with --markov-disable: mask
-// position 0 varies fastest, each position runs through its charset in
-// order. Several solvers (or hashcat's --skip/--limit) can share one
-// keyspace this way.
+// SolveRange searches the candidates of t with index start <= i < end:
+// mask position 0 varies fastest and each position runs through
+// t.Positions[i] in order. That is the order of hashcat's mask attack (so
+// --skip/--limit slices line up) when every position's bytes are sorted
+// ascending and hashcat runs with --markov-disable; see hashcat.Ordered.
 func (s *Solver) SolveRange(ctx context.Context, t *Target, start, end uint64) (Result, error) {
 	total, err := t.Keyspace()
 	if err != nil {
