@@ -264,6 +264,29 @@ func sliceArgs(skip, limit uint64) []string {
 	return append(a, "--limit", strconv.FormatUint(limit, 10))
 }
 
+// PredictKeyspace returns the base keyspace K that `hashcat --keyspace`
+// prints for t's mask, by hashcat 6.2's split rule (see the package doc),
+// without the seconds a hashcat start costs. Callers that cannot afford a
+// wrong split must confirm it with Keyspace.
+func PredictKeyspace(t *pow.Target) uint64 {
+	n := len(t.Positions)
+	amp := 1
+	switch {
+	case n == 6:
+		amp = 2
+	case n > 6:
+		amp = 4
+		if len(t.Positions[0])*len(t.Positions[1])*len(t.Positions[2]) > 256 {
+			amp = 3
+		}
+	}
+	k := uint64(1)
+	for _, p := range t.Positions[min(amp, n):] {
+		k *= uint64(len(p))
+	}
+	return k
+}
+
 // Ordered returns a copy of t whose positions list their characters in the
 // order hashcat tries them with --markov-disable: ascending byte value. The
 // candidate numbering of pow.Solver.SolveRange on the copy is then

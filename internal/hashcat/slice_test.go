@@ -60,6 +60,9 @@ func TestRealHashcatSliceMapping(t *testing.T) {
 			if err != nil || k != tt.wantK {
 				t.Fatalf("Keyspace = %d, %v; want %d", k, err, tt.wantK)
 			}
+			if p := PredictKeyspace(tg); p != k {
+				t.Errorf("PredictKeyspace = %d; hashcat says %d", p, k)
+			}
 			if tt.keyspaceOnly {
 				return
 			}
@@ -199,5 +202,33 @@ func TestOrdered(t *testing.T) {
 	}
 	if got := candidate(o, 4); got != "bx9" { // 4 = 1 + 3*(0 + 1*1)
 		t.Errorf("candidate 4 = %q; want %q", got, "bx9")
+	}
+}
+
+// TestPredictKeyspace: the split rule without hashcat, for every mask length
+// and the amplifier's boundary (|pos0|*|pos1|*|pos2| = 256 or 257).
+func TestPredictKeyspace(t *testing.T) {
+	sizes := func(ns ...int) *pow.Target {
+		tg := &pow.Target{}
+		for _, n := range ns {
+			tg.Positions = append(tg.Positions, make([]byte, n))
+		}
+		return tg
+	}
+	for _, tt := range []struct {
+		tg   *pow.Target
+		want uint64
+	}{
+		{sizes(10), 1},
+		{sizes(10, 10, 10, 10, 10), 10_000},
+		{sizes(10, 10, 10, 10, 10, 10), 10_000},
+		{sizes(10, 10, 10, 10, 10, 10, 10), 10_000},
+		{sizes(8, 8, 4, 3, 5, 7, 2), 5 * 7 * 2},       // 256: amplifier 4
+		{sizes(257, 1, 1, 3, 5, 7, 2), 3 * 5 * 7 * 2}, // 257: amplifier 3
+		{sizes(10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10), 1_000_000_000},
+	} {
+		if got := PredictKeyspace(tt.tg); got != tt.want {
+			t.Errorf("PredictKeyspace(%d positions) = %d; want %d", len(tt.tg.Positions), got, tt.want)
+		}
 	}
 }

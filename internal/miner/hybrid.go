@@ -37,9 +37,12 @@ const (
 // [0, Lh) with --skip/--limit (hashcat.Runner.SolveSlice), which are the
 // candidates [0, Lh*bfs) of hashcat.Ordered(t), and the native solver takes
 // [Lh*bfs, total) of the same order with pow.Solver.SolveRange. K, hashcat's
-// base keyspace, comes from `hashcat --keyspace` and is cached per mask
-// shape (the charset size of each position), since every hashcat start costs
-// seconds. If one side exhausts its part, the solver waits for the other. If
+// base keyspace, comes from `hashcat --keyspace`, cached per mask shape (the
+// charset size of each position) since every hashcat start costs seconds;
+// the first challenge of a shape uses hashcat's split rule
+// (hashcat.PredictKeyspace) while --keyspace confirms it in the background,
+// and if both parts then come back empty the native solver searches
+// hashcat's part as well. If one side exhausts its part, the solver waits for the other. If
 // hashcat fails, the error is logged and the native solver searches
 // hashcat's part too. Keyspaces below the minimum are left to the native
 // solver alone.
@@ -72,7 +75,8 @@ type HybridSolver struct {
 	Log         *slog.Logger // nil: discard
 
 	mu        sync.Mutex
-	keyspaces map[string]uint64 // hashcat's base keyspace by mask shape
+	keyspaces  map[string]uint64 // hashcat's base keyspace by mask shape
+	confirming map[string]bool   // shapes whose --keyspace runs
 	rates     *hybridRates      // set by Calibrate
 }
 
@@ -106,38 +110,28 @@ func (h *HybridSolver) Solve(ctx context.Context, c pow.Challenge) (Answer, erro
 	if err != nil {
 		return Answer{}, err
 	}
-	lh, bfs, err := h.split(ctx, c, t, total)
-	if err != nil {
-		return Answer{}, err
-	}
+	lh, bfs, confirmed := h.split(c, t, total)
 	if lh == 0 {
 		res, err := h.Native.Solve(ctx, t)
 		return Answer{Password: res.Password, Tried: res.Tried}, err
 	}
-	return h.race(ctx, c, hashcat.Ordered(t), total, lh, bfs)
+	return h.race(ctx, c, hashcat.Ordered(t), total, lh, bfs, confirmed)
 }
 
 // split returns the base words [0, lh) hashcat searches and its amplifier
-// bfs; lh == 0 means the native solver searches alone. The error is set
-// only when ctx ended.
-func (h *HybridSolver) split(ctx context.Context, c pow.Challenge, t *pow.Target, total uint64) (lh, bfs uint64, err error) {
+// bfs; lh == 0 means the native solver searches alone. confirmed says
+// whether hashcat itself gave the keyspace (else it is predicted).
+func (h *HybridSolver) split(c pow.Challenge, t *pow.Target, total uint64) (lh, bfs uint64, confirmed bool) {
 	share, nativeOnly := h.share(total)
 	if nativeOnly {
-		return 0, 0, nil
+		return 0, 0, false
 	}
-	k, err := h.keyspace(ctx, c, t)
-	if err != nil {
-		if ctx.Err() != nil {
-			return 0, 0, fmt.Errorf("hybrid solve: %w", ctx.Err())
-		}
-		h.log().Warn("hashcat keyspace failed; the native solver searches alone", "mask", c.Mask, "err", err)
-		return 0, 0, nil
-	}
+	k, confirmed := h.keyspace(c, t)
 	if k < 2 || k > total || total%k != 0 {
 		if k >= 2 {
 			h.log().Warn("hashcat keyspace does not divide the mask's; the native solver searches alone", "mask", c.Mask, "keyspace", k, "total", total)
 		}
-		return 0, 0, nil
+		return 0, 0, false
 	}
 	// hashcat's words, rounded, and at least one for each side.
 	f := math.Round(float64(k) * (1 - share))
@@ -149,7 +143,7 @@ func (h *HybridSolver) split(ctx context.Context, c pow.Challenge, t *pow.Target
 	default:
 		lh = uint64(f)
 	}
-	return lh, total / k, nil
+	return lh, total / k, confirmed
 }
 
 // share returns the native share for a keyspace of total candidates, and
@@ -179,8 +173,11 @@ func (h *HybridSolver) share(total uint64) (float64, bool) {
 }
 
 // keyspace returns hashcat's base keyspace of c, cached by mask shape: it
-// depends only on the number of positions and their charset sizes.
-func (h *HybridSolver) keyspace(ctx context.Context, c pow.Challenge, t *pow.Target) (uint64, error) {
+// depends only on the number of positions and their charset sizes. A shape
+// not seen before gets hashcat.PredictKeyspace at once (confirmed is false)
+// and `hashcat --keyspace` confirms it in the background, since that costs
+// seconds the first challenge of the shape should not wait for.
+func (h *HybridSolver) keyspace(c pow.Challenge, t *pow.Target) (k uint64, confirmed bool) {
 	var b strings.Builder
 	for _, p := range t.Positions {
 		b.WriteString(strconv.Itoa(len(p)))
@@ -188,22 +185,40 @@ func (h *HybridSolver) keyspace(ctx context.Context, c pow.Challenge, t *pow.Tar
 	}
 	shape := b.String()
 	h.mu.Lock()
-	k, ok := h.keyspaces[shape]
-	h.mu.Unlock()
-	if ok {
-		return k, nil
+	defer h.mu.Unlock()
+	if k, ok := h.keyspaces[shape]; ok {
+		return k, true
 	}
+	k = hashcat.PredictKeyspace(t)
+	if h.confirming == nil {
+		h.confirming = make(map[string]bool)
+	}
+	if !h.confirming[shape] {
+		h.confirming[shape] = true
+		go h.confirmKeyspace(shape, c, k)
+	}
+	return k, false
+}
+
+// confirmKeyspace runs `hashcat --keyspace` for shape and caches the answer.
+func (h *HybridSolver) confirmKeyspace(shape string, c pow.Challenge, predicted uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	k, err := h.Runner.Keyspace(ctx, c)
-	if err != nil {
-		return 0, err
-	}
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.confirming, shape)
+	if err != nil {
+		h.log().Warn("hashcat --keyspace failed; the mask shape stays unconfirmed", "mask", c.Mask, "err", err)
+		return
+	}
+	if k != predicted {
+		h.log().Warn("hashcat's keyspace differs from the predicted split; using hashcat's", "mask", c.Mask, "hashcat", k, "predicted", predicted)
+	}
 	if h.keyspaces == nil || len(h.keyspaces) >= maxShapes {
 		h.keyspaces = make(map[string]uint64)
 	}
 	h.keyspaces[shape] = k
-	h.mu.Unlock()
-	return k, nil
 }
 
 // sideResult is what one search of race returns.
@@ -216,8 +231,10 @@ type sideResult struct {
 
 // race runs hashcat on base words [0, lh) and the native solver on
 // candidates [lh*bfs, total) of o, and returns the first verified answer
-// after the other side has stopped.
-func (h *HybridSolver) race(ctx context.Context, c pow.Challenge, o *pow.Target, total, lh, bfs uint64) (Answer, error) {
+// after the other side has stopped. When both parts come back empty and
+// the split was only predicted (confirmed false), the native solver
+// searches hashcat's part again, in case hashcat split otherwise.
+func (h *HybridSolver) race(ctx context.Context, c pow.Challenge, o *pow.Target, total, lh, bfs uint64, confirmed bool) (Answer, error) {
 	log := h.log().With("difficulty", len(o.Positions), "keyspace", total, "hashcat_candidates", lh*bfs)
 	log.Debug("hybrid solve started")
 	start := time.Now()
@@ -243,6 +260,7 @@ func (h *HybridSolver) race(ctx context.Context, c pow.Challenge, o *pow.Target,
 		ans       Answer
 		winner    string
 		nativeErr error
+		recheck   bool
 	)
 	for running > 0 {
 		r := <-results
@@ -262,6 +280,11 @@ func (h *HybridSolver) race(ctx context.Context, c pow.Challenge, o *pow.Target,
 		switch {
 		case errors.Is(r.err, hashcat.ErrExhausted), errors.Is(r.err, pow.ErrExhausted):
 			// This side's part has no answer; wait for the other.
+			if running == 0 && !confirmed && !recheck {
+				recheck = true
+				log.Warn("both parts exhausted under a predicted split; the native solver searches hashcat's part")
+				native("native (hashcat's part, recheck)", 0, lh*bfs)
+			}
 		case rctx.Err() != nil:
 			// ctx ended; collect the others.
 		case r.side == "hashcat":

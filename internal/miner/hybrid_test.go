@@ -112,8 +112,14 @@ func realHashcat(t *testing.T) *hashcat.Runner {
 // hashcat does on a bad option: message, exit code 255.
 func fakeHashcat(t *testing.T) *hashcat.Runner {
 	t.Helper()
+	return scriptHashcat(t, "#!/bin/sh\necho 'fake hashcat: no devices' >&2\nexit 255\n")
+}
+
+// scriptHashcat returns a Runner whose hashcat is the shell script script.
+func scriptHashcat(t *testing.T, script string) *hashcat.Runner {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "hashcat")
-	if err := os.WriteFile(path, []byte("#!/bin/sh\necho 'fake hashcat: no devices' >&2\nexit 255\n"), 0o755); err != nil {
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	r, err := hashcat.New(hashcat.Config{Path: path, WorkloadProfile: 3})
@@ -179,6 +185,49 @@ func TestHybridSolverRealHashcat(t *testing.T) {
 	if n := strings.Count(logs.String(), "hybrid solve started"); n != 2 {
 		t.Errorf("%d hybrid solves logged; want 2", n)
 	}
+	// The first solve used the predicted split at once and had hashcat
+	// confirm it in the background.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		h.mu.Lock()
+		k, ok := h.keyspaces[strings.Repeat("10,", 8)]
+		h.mu.Unlock()
+		if ok {
+			if k != hyTotal/hyBFS || strings.Contains(logs.String(), "differs from the predicted") {
+				t.Errorf("hashcat --keyspace = %d; predicted %d\n%s", k, hyTotal/hyBFS, logs.String())
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("keyspace never confirmed:\n%s", logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestHybridSolverRechecksUnconfirmedSplit: when both parts come back empty
+// under a predicted split (here hashcat wrongly says its part is
+// exhausted, as if it split the mask otherwise), the native solver searches
+// hashcat's part too.
+func TestHybridSolverRechecksUnconfirmedSplit(t *testing.T) {
+	var logs logBuffer
+	r := scriptHashcat(t, "#!/bin/sh\nexit 1\n") // 1: exhausted
+	h := &HybridSolver{Runner: r, Native: &pow.Solver{}, NativeShare: 0.5, MinKeyspace: 1, Log: logs.logger()}
+	c, pw := hybridChallenge(t, hyChars, "?1?1?1?1?1?1?1", 1234) // in hashcat's part
+	ans, err := h.Solve(context.Background(), c)
+	if err != nil || ans.Password != pw {
+		t.Fatalf("Solve = %+v, %v; want %q", ans, err, pw)
+	}
+	if !strings.Contains(logs.String(), "predicted split; the native solver searches hashcat's part") {
+		t.Errorf("no recheck logged:\n%s", logs.String())
+	}
+	// Once hashcat has confirmed the split, an empty hashcat part is trusted.
+	h.mu.Lock()
+	h.keyspaces = map[string]uint64{strings.Repeat("10,", 7): 10_000}
+	h.mu.Unlock()
+	if ans, err := h.Solve(context.Background(), c); !errors.Is(err, pow.ErrExhausted) {
+		t.Errorf("Solve with a confirmed split = %+v, %v; want exhausted", ans, err)
+	}
 }
 
 func TestHybridSolverCancelStopsBoth(t *testing.T) {
@@ -219,7 +268,7 @@ func TestHybridSolverHashcatFails(t *testing.T) {
 		wantLog string
 		wantErr error
 	}{
-		{"keyspace fails: native alone", false, 9_999_999, "hashcat keyspace failed", nil},
+		{"keyspace unconfirmed, search fails: native takes hashcat's part", false, 0, "hashcat failed; the native solver searches its part too", nil},
 		{"search fails: native takes hashcat's part", true, 0, "hashcat failed; the native solver searches its part too", nil},
 		{"search fails, no answer anywhere", true, 1 << 40, "hashcat failed", pow.ErrExhausted},
 	} {
@@ -294,9 +343,9 @@ func TestHybridSolverSplit(t *testing.T) {
 			// Runner is nil: never called, the keyspace is cached.
 			h := &HybridSolver{NativeShare: tt.share, MinKeyspace: tt.minKS, rates: tt.rates,
 				keyspaces: map[string]uint64{strings.Repeat("10,", tt.positions): tt.keyspace}}
-			lh, bfs, err := h.split(context.Background(), pow.Challenge{Mask: "test"}, tg, total)
-			if err != nil || lh != tt.wantLh || (lh != 0 && bfs != tt.wantBFS) {
-				t.Errorf("split = %d, %d, %v; want %d, %d", lh, bfs, err, tt.wantLh, tt.wantBFS)
+			lh, bfs, confirmed := h.split(pow.Challenge{Mask: "test"}, tg, total)
+			if lh != tt.wantLh || (lh != 0 && (bfs != tt.wantBFS || !confirmed)) {
+				t.Errorf("split = %d, %d, %v; want %d, %d, confirmed", lh, bfs, confirmed, tt.wantLh, tt.wantBFS)
 			}
 		})
 	}
