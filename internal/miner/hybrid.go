@@ -74,10 +74,10 @@ type HybridSolver struct {
 	MinKeyspace uint64
 	Log         *slog.Logger // nil: discard
 
-	mu        sync.Mutex
+	mu         sync.Mutex
 	keyspaces  map[string]uint64 // hashcat's base keyspace by mask shape
 	confirming map[string]bool   // shapes whose --keyspace runs
-	rates     *hybridRates      // set by Calibrate
+	rates      *hybridRates      // set by Calibrate
 }
 
 // hybridRates are Calibrate's measurements.
