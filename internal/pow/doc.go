@@ -10,5 +10,4 @@
 // golang.org/x/crypto.
 package pow
 
-//go:generate go run gen_kernel.go
-//go:generate go run ./asm -out kernel_amd64.s -stubs kernel_stub_amd64.go -groups kernel_groups_amd64.go -pkg pow
+//go:generate go run ./asm -out kernel_amd64.s -stubs kernel_stub_amd64.go -groups kernel_groups_amd64.go -scalar kernel_gen.go -pkg pow

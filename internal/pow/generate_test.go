@@ -19,12 +19,12 @@ func TestGeneratedKernelsUpToDate(t *testing.T) {
 		t.Skip("the generated kernels are amd64 only")
 	}
 	dir := t.TempDir()
-	files := []string{"kernel_amd64.s", "kernel_stub_amd64.go", "kernel_groups_amd64.go"}
+	files := []string{"kernel_amd64.s", "kernel_stub_amd64.go", "kernel_groups_amd64.go", "kernel_gen.go"}
 	gen := filepath.Join(dir, "gen")
 	if out, err := exec.Command("go", "build", "-o", gen, "./asm").CombinedOutput(); err != nil {
 		t.Fatalf("go build ./asm: %v\n%s", err, out)
 	}
-	cmd := exec.Command(gen, "-out", files[0], "-stubs", files[1], "-groups", files[2], "-pkg", "pow")
+	cmd := exec.Command(gen, "-out", files[0], "-stubs", files[1], "-groups", files[2], "-scalar", files[3], "-pkg", "pow")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("asm generator: %v\n%s", err, out)
