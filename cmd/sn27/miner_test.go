@@ -126,7 +126,7 @@ func TestMinerDoctor(t *testing.T) {
 	if code != 1 {
 		t.Errorf("exit %d with a missing image; want 1", code)
 	}
-	for _, want := range []string{"PASS  docker reachable", "FAIL  allocation image", "fix: build it: sn27 miner image build", "PASS  ssh port", "PASS  hashcat", "disk space"} {
+	for _, want := range []string{"PASS  docker reachable", "FAIL  allocation image", "fix: build it: sn27 miner image build", "PASS  ssh port", "PASS  hashcat", "PASS  native solver", "disk space"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("doctor output lacks %q:\n%s", want, out)
 		}

@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sn27/sn27/internal/bench"
+	"github.com/sn27/sn27/internal/pow"
 )
 
 // Check is one doctor finding.
@@ -98,6 +102,21 @@ func Doctor(ctx context.Context, c DoctorConfig) []Check {
 		v, verr := exec.CommandContext(vctx, p, "--version").Output()
 		cancel()
 		add("hashcat", verr == nil, errText(verr, p+" "+strings.TrimSpace(string(v))), "reinstall hashcat")
+	}
+	// Native solver: which kernel this CPU runs, and how fast.
+	if kern, err := pow.KernelAuto.Resolve(); err != nil {
+		add("native solver", false, err.Error(), "unset SN27_POW_KERNEL, or set it to avx512, avx2, scalar or generic")
+	} else {
+		rep, err := bench.Run(ctx, bench.Options{Solver: "native", Duration: time.Second})
+		detail := fmt.Sprintf("kernel %s, %.1f MH/s on %d cores", kern, rep.NativeHPS/1e6, runtime.GOMAXPROCS(0))
+		if kern == pow.KernelScalar || kern == pow.KernelGeneric {
+			if _, err := pow.KernelAVX2.Resolve(); err != nil {
+				detail += " (no AVX2: the SIMD kernels do not run on this CPU)"
+			} else {
+				detail += " (chosen by SN27_POW_KERNEL)"
+			}
+		}
+		add("native solver", err == nil, errText(err, detail), "report this with the output of sn27 bench --solver native")
 	}
 	// Disk.
 	var st unix.Statfs_t
