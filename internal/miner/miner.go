@@ -187,7 +187,8 @@ func (mn *Miner) Run(ctx context.Context) error {
 			return fmt.Errorf("axon listen: %w", err)
 		}
 	}
-	mn.log.Info("axon listening", "addr", ln.Addr().String(), "solver", mn.deps.Solver.Name())
+	kern, _ := pow.KernelAuto.Resolve() // an unknown SN27_POW_KERNEL shows as ""
+	mn.log.Info("axon listening", "addr", ln.Addr().String(), "solver", mn.deps.Solver.Name(), "native_kernel", string(kern))
 	close(mn.ready)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
