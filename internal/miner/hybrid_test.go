@@ -424,3 +424,14 @@ func TestNewSolverHybrid(t *testing.T) {
 		t.Errorf("NewSolver(gpu) = %v; want an error listing hybrid", err)
 	}
 }
+
+// TestNewSolverBadKernel: an unknown SN27_POW_KERNEL stops the miner at
+// start, not at every challenge.
+func TestNewSolverBadKernel(t *testing.T) {
+	t.Setenv("SN27_POW_KERNEL", "sse9")
+	for _, name := range []string{"native", "auto", "hybrid"} {
+		if _, err := NewSolver(Config{Solver: name}, false, nil); err == nil || !strings.Contains(err.Error(), "sse9") {
+			t.Errorf("NewSolver(%s) = %v; want an error naming the kernel", name, err)
+		}
+	}
+}

@@ -58,6 +58,9 @@ func (s HashcatSolver) Solve(ctx context.Context, c pow.Challenge) (Answer, erro
 // its logger is log.
 func NewSolver(cfg Config, hasGPU bool, log *slog.Logger) (Solver, error) {
 	native := NativeSolver{Solver: &pow.Solver{}}
+	if _, err := pow.KernelAuto.Resolve(); err != nil && cfg.Solver != "hashcat" {
+		return nil, fmt.Errorf("native solver: %w", err)
+	}
 	hc := cfg.Hashcat
 	switch name := cfg.Solver; name {
 	case "native":
