@@ -52,7 +52,7 @@ func BenchmarkSolve(b *testing.B) {
 	s := &Solver{}
 	for b.Loop() {
 		ctx, cancel := context.WithCancel(context.Background())
-		res, _ := s.solveN(ctx, tg, limit)
+		res, _ := s.solveRange(ctx, tg, 0, limit)
 		cancel()
 		tried += res.Tried
 	}

@@ -78,13 +78,8 @@ func (s *Solver) SolveRange(ctx context.Context, t *Target, start, end uint64) (
 	return s.solveRange(ctx, t, start, end)
 }
 
-// solveN searches the first total candidates of t's keyspace.
-func (s *Solver) solveN(ctx context.Context, t *Target, total uint64) (Result, error) {
-	return s.solveRange(ctx, t, 0, total)
-}
-
-// solveRange searches candidates start .. end-1 of t's keyspace.
-func (s *Solver) solveRange(ctx context.Context, t *Target, first, total uint64) (Result, error) {
+// solveRange searches candidates first .. end-1 of t's keyspace.
+func (s *Solver) solveRange(ctx context.Context, t *Target, first, end uint64) (Result, error) {
 	workers := s.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -120,10 +115,10 @@ func (s *Solver) solveRange(ctx context.Context, t *Target, first, total uint64)
 				default:
 				}
 				start := next.Add(chunk) - chunk
-				if start >= total || start+chunk < start { // claimed past the end, or wrapped
+				if start >= end || start+chunk < start { // claimed past the end, or wrapped
 					return
 				}
-				n := min(chunk, total-start)
+				n := min(chunk, end-start)
 				pw, ok := sc.scan(start, n)
 				tried.Add(n)
 				if ok {
@@ -152,8 +147,8 @@ type Kernel string
 // the environment variable SN27_POW_KERNEL names another.
 const (
 	KernelAuto    Kernel = ""
-	KernelAVX512  Kernel = "avx512"  // 8 candidates per instruction, 16 in flight (AVX-512F)
-	KernelAVX2    Kernel = "avx2"    // 4 candidates per instruction (AVX2)
+	KernelAVX512  Kernel = "avx512"  // 8 candidates per instruction, 24 in flight (AVX-512F)
+	KernelAVX2    Kernel = "avx2"    // 4 candidates per instruction, 8 in flight (AVX2)
 	KernelScalar  Kernel = "scalar"  // specialised pure Go
 	KernelGeneric Kernel = "generic" // golang.org/x/crypto/blake2b per candidate
 )

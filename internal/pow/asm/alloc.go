@@ -39,7 +39,9 @@ const (
 // allocate maps the IR's variables onto nregs registers. Among the
 // variables held in registers it evicts the one read or written farthest in
 // the future, storing it to a spill slot if its memory copy is stale.
-func allocate(p []ins, nregs int) ([]mins, int) {
+// Variables below nstate start as their state slot; the others
+// (temporaries) have no memory copy until spilled.
+func allocate(p []ins, nregs, nstate int) ([]mins, int) {
 	uses := map[int][]int{} // var -> instruction indices that touch it
 	for i, in := range p {
 		seen := map[int]bool{}
@@ -70,8 +72,8 @@ func allocate(p []ins, nregs int) ([]mins, int) {
 		if s, ok := spill[v]; ok {
 			return loc{reg: -1, kind: locSpill, n: s}
 		}
-		if v >= 16*32 {
-			panic("temporary without a home")
+		if v >= nstate {
+			panic(fmt.Sprintf("temporary %d read before it was written", v))
 		}
 		return loc{reg: -1, kind: srcConst, n: slotInit + v%16}
 	}

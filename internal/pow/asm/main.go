@@ -131,7 +131,7 @@ func kernel(s isa, words int) {
 	)
 	prog := program(s, words)
 	prog = eliminateDead(prog)
-	code, spills := allocate(prog, len(s.regs))
+	code, spills := allocate(prog, len(s.regs), 16*s.batches)
 
 	vecBytes := 8 * s.lanes
 	// Scratch (per-batch word 0 vectors, spill slots) follows the state's
