@@ -1,7 +1,11 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +20,7 @@ func newAPICmd(newOps func(cmd *cobra.Command) (api.Ops, func(), error)) *cobra.
 		cfg        = api.DefaultConfig()
 		lf         loggingFlags
 		configFile string
+		secretFile string
 	)
 	cmd := &cobra.Command{
 		Use:   "api",
@@ -37,11 +42,22 @@ Settings: flags, else SN27_<FLAG> environment variables (SN27_API_WEBHOOK_SECRET
 FILE (JSON object keyed by flag name), else defaults.`,
 		Example: `  sn27 api --api.cert server.pem --api.key server-key.pem --api.client-ca clients-ca.pem
   sn27 api --api.addr :8903 --api.cert server.pem --api.key server-key.pem --api.keys-file /etc/sn27/api-keys
-  SN27_API_WEBHOOK_SECRET=$(cat hook.secret) sn27 api --config /etc/sn27/api.json --api.webhook-url https://hooks.example.com/sn27`,
+  SN27_API_WEBHOOK_SECRET=$(cat hook.secret) sn27 api --config /etc/sn27/api.json --api.webhook-url https://hooks.example.com/sn27
+  sn27 api --api.cert server.pem --api.key server-key.pem --api.keys-file api-keys --api.webhook-url https://hooks.example.com/sn27 --api.webhook-secret-file hook.secret`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := applyConfig(cmd.Flags(), configFile); err != nil {
 				return withCode(exitBadInput, err)
+			}
+			if secretFile != "" {
+				if cfg.WebhookSecret != "" {
+					return withCode(exitBadInput, errors.New("--api.webhook-secret and --api.webhook-secret-file: give one"))
+				}
+				b, err := readSecretFile(secretFile)
+				if err != nil {
+					return withCode(exitBadInput, fmt.Errorf("--api.webhook-secret-file: %w", err))
+				}
+				cfg.WebhookSecret = b
 			}
 			dir, err := wallet.ExpandPath(cfg.DataDir)
 			if err != nil {
@@ -70,13 +86,38 @@ FILE (JSON object keyed by flag name), else defaults.`,
 	f.StringVar(&cfg.KeyFile, "api.key", "", "server private key (PEM)")
 	f.StringVar(&cfg.ClientCAFile, "api.client-ca", "", "CA bundle (PEM) whose client certificates are accepted (mutual TLS)")
 	f.StringVar(&cfg.KeysFile, "api.keys-file", "", "bearer API keys, one a line (at least 16 characters; # comments)")
-	f.StringVar(&cfg.DataDir, "data.dir", cfg.DataDir, "where the API keeps api.db (idempotency records, webhook outbox)")
+	f.StringVar(&cfg.DataDir, "data.dir", cfg.DataDir, "the validator's data dir: its validator.db and renter keys, and the API's api.db (idempotency records, webhook outbox)")
 	f.StringVar(&cfg.WebhookURL, "api.webhook-url", "", "receiver of allocation.ended and allocation.status events (https; http only to loopback)")
 	f.StringVar(&cfg.WebhookSecret, "api.webhook-secret", "", "HMAC-SHA256 key of X-SN27-Signature, at least 16 bytes (prefer SN27_API_WEBHOOK_SECRET)")
+	f.StringVar(&secretFile, "api.webhook-secret-file", "", "read the webhook HMAC key from this file (one trailing newline dropped; keep it 0600)")
 	f.StringVar(&cfg.WebhookCAFile, "api.webhook-ca", "", "extra CA bundle (PEM) trusted for the webhook receiver")
 	f.IntVar(&cfg.WebhookMaxAttempts, "api.webhook-max-attempts", cfg.WebhookMaxAttempts, "deliveries tried per event before giving up")
 	f.DurationVar(&cfg.HealthInterval, "api.health.interval", cfg.HealthInterval, "period of the SSH probe of every allocation (0: off)")
 	f.IntVar(&cfg.HealthFailures, "api.health.failures", cfg.HealthFailures, "consecutive failed probes that end an allocation")
 	f.Int64Var(&cfg.MaxBody, "api.max-body", cfg.MaxBody, "largest request body in bytes (larger: 413)")
 	return cmd
+}
+
+// maxSecretFile bounds a secret file's size.
+const maxSecretFile = 4 << 10
+
+// readSecretFile reads a secret from path, dropping one trailing newline.
+func readSecretFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(b) > maxSecretFile {
+		return "", fmt.Errorf("%s is larger than %d bytes", path, maxSecretFile)
+	}
+	s := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	if s == "" {
+		return "", fmt.Errorf("%s is empty", path)
+	}
+	return s, nil
 }

@@ -71,6 +71,11 @@ func TestChainCommandsOnLocalchain(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	// The real runtime answers an empty neuron list for a subnet that does
+	// not exist: the command says which it is.
+	if code, _, stderr := sn27(t, "metagraph", "--netuid", "77", "--subtensor.chain_endpoint", ws); code == 0 || !strings.Contains(stderr, "subnet 77 does not exist") {
+		t.Errorf("metagraph of a missing subnet: exit %d, %q", code, stderr)
+	}
 	alice, _ := keys.FromURI("//Alice")
 	if _, err := c.Transfer(ctx, alice, show.Coldkey, 10_000*1e9); err != nil {
 		t.Fatalf("fund the new coldkey: %v", err)

@@ -56,6 +56,7 @@ The ws:// endpoint is printed on stdout; the chain runs until SIGINT or SIGTERM.
 	f.StringVar(&cfg.StatePath, "state", "", "JSON file to keep the chain state in across restarts (default: memory only)")
 	f.DurationVar(&cfg.BlockTime, "block-time", 0, "time between blocks; 0 makes one block per extrinsic")
 	f.Uint16Var(&cfg.Tempo, "tempo", cfg.Tempo, "tempo of new subnets in blocks (an epoch every tempo+1 blocks)")
+	f.Uint64Var(&cfg.NetworkRateLimit, "network-rate-limit", cfg.NetworkRateLimit, "blocks between two register_network calls (real chains: 10 or more; 0 lets subnet create work at once)")
 	f.BoolVar(&cfg.AllowLoopback, "allow-loopback", cfg.AllowLoopback, "let serve_axon announce 127.0.0.1 (the real chain refuses it)")
 	cmd.AddCommand(newDevchainFundCmd())
 	return cmd

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/sn27/sn27/internal/chain"
 	"github.com/sn27/sn27/internal/chain/chaintest"
+	"github.com/sn27/sn27/internal/chain/devchain"
+	"github.com/sn27/sn27/internal/polkadotjs"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
@@ -145,4 +149,90 @@ func TestDevchainFundRefusesBadInput(t *testing.T) {
 			t.Errorf("devchain %v succeeded", args)
 		}
 	}
+}
+
+// polkadot.js (the pinned @polkadot/api) connects to `sn27 devchain` as to a
+// node, reads //Alice's account, sends a transfer it signed itself, and
+// `sn27 balance` sees the result.
+func TestDevchainServesPolkadotJS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs node with polkadot.js")
+	}
+	url, _ := runDevchain(t, "--port", "0")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dest := chaintest.Dev(t, "//PolkadotJS")
+	const amount = 1_234_500_000
+	res, err := polkadotjs.Transfer(ctx, url, "//Alice", dest.SS58(), amount)
+	if err != nil {
+		t.Fatalf("polkadot.js against sn27 devchain: %v", err)
+	}
+	alice := chaintest.Dev(t, "//Alice")
+	if res.From != alice.SS58() || res.SpecVersion != devchain.SpecVersion || res.SS58 != 42 || res.Decimals != 9 || res.Symbol != "TAO" {
+		t.Errorf("polkadot.js saw %+v", res)
+	}
+	if res.FreeBefore != "1000000000000000" || res.NonceBefore != 0 {
+		t.Errorf("System.Account of //Alice through polkadot.js: free %s nonce %d; want 1000000 TAO, nonce 0", res.FreeBefore, res.NonceBefore)
+	}
+	if !slices.Contains(res.Events, "balances.Transfer") || !slices.Contains(res.Events, "system.ExtrinsicSuccess") {
+		t.Errorf("events of the transfer: %v", res.Events)
+	}
+	rpc, err := chain.DialRPC(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rpc.Close()
+	var genesis string
+	if err := rpc.Call(ctx, &genesis, "chain_getBlockHash", 0); err != nil || genesis != res.Genesis {
+		t.Errorf("genesis: polkadot.js %s, chain_getBlockHash(0) %s, %v", res.Genesis, genesis, err)
+	}
+	code, out, errs := sn27(t, "balance", dest.SS58(), "--subtensor.chain_endpoint", url)
+	if code != 0 || strings.TrimSpace(out) != dest.SS58()+" 1.234500000 τ" {
+		t.Errorf("sn27 balance after the polkadot.js transfer: exit %d, %q, %q", code, out, errs)
+	}
+	code, out, _ = sn27(t, "balance", alice.SS58(), "--subtensor.chain_endpoint", url)
+	if code != 0 || !strings.Contains(out, " "+res.FreeAfter[:len(res.FreeAfter)-9]+"."+res.FreeAfter[len(res.FreeAfter)-9:]+" τ") {
+		t.Errorf("sn27 balance of //Alice %q; polkadot.js says %s rao", out, res.FreeAfter)
+	}
+}
+
+// `sn27 subnet create` works on the dev chain's first block (its genesis
+// has no network rate limit); --network-rate-limit restores the real one.
+func TestDevchainSubnetCreateAtOnce(t *testing.T) {
+	url, _ := runDevchain(t, "--port", "0")
+	dir := t.TempDir()
+	w := []string{"--wallet.path", dir, "--wallet.name", "owner"}
+	if code, _, errs := sn27(t, append([]string{"wallet", "create", "--no-password"}, w...)...); code != 0 {
+		t.Fatalf("wallet create: %d %s", code, errs)
+	}
+	ck := readColdkeyAddress(t, dir, "owner")
+	if code, _, errs := sn27(t, "devchain", "fund", ck, "10", "--subtensor.chain_endpoint", url); code != 0 {
+		t.Fatalf("fund: %d %s", code, errs)
+	}
+	code, out, errs := sn27(t, append([]string{"subnet", "create", "--no-prompt", "--subtensor.chain_endpoint", url}, w...)...)
+	if code != 0 || !strings.Contains(out, "netuid") {
+		t.Fatalf("subnet create on a new dev chain: exit %d, %q, %q", code, out, errs)
+	}
+
+	url, _ = runDevchain(t, "--port", "0", "--network-rate-limit", "10")
+	if code, _, errs := sn27(t, "devchain", "fund", ck, "10", "--subtensor.chain_endpoint", url); code != 0 {
+		t.Fatalf("fund: %d %s", code, errs)
+	}
+	code, _, errs = sn27(t, append([]string{"subnet", "create", "--no-prompt", "--subtensor.chain_endpoint", url}, w...)...)
+	if code == 0 || !strings.Contains(errs, "NetworkTxRateLimitExceeded") {
+		t.Errorf("subnet create under --network-rate-limit 10: exit %d, %q", code, errs)
+	}
+}
+
+func readColdkeyAddress(t *testing.T, dir, name string) string {
+	t.Helper()
+	code, out, errs := sn27(t, "wallet", "show", "--json", "--wallet.path", dir, "--wallet.name", name)
+	if code != 0 {
+		t.Fatalf("wallet show: %d %s", code, errs)
+	}
+	var w struct{ Coldkey string }
+	if err := json.Unmarshal([]byte(out), &w); err != nil {
+		t.Fatal(err)
+	}
+	return w.Coldkey
 }

@@ -132,3 +132,48 @@ func TestMinerDoctor(t *testing.T) {
 		}
 	}
 }
+
+// A miner that cannot start says why and how to fix it: a loopback axon on a
+// chain that refuses it (as the real runtime does), a subnet that does not
+// exist.
+func TestMinerStartErrorsSayTheFix(t *testing.T) {
+	cfg := devchain.DefaultConfig()
+	cfg.AllowLoopback = false
+	_, ws, _ := chaintest.ServeDevChain(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	wdir := t.TempDir()
+	w := []string{"--wallet.path", wdir, "--wallet.name", "miner"}
+	if code, _, stderr := sn27(t, append([]string{"wallet", "create", "--no-password"}, w...)...); code != 0 {
+		t.Fatal(stderr)
+	}
+	_, out, _ := sn27(t, append([]string{"wallet", "show", "--json"}, w...)...)
+	var show struct{ Hotkey string }
+	_ = json.Unmarshal([]byte(out), &show)
+	c := chaintest.Connect(t, ws)
+	netuid := chaintest.NewSubnet(t, c)
+	if _, err := c.BurnedRegister(ctx, chaintest.Dev(t, "//Dave"), netuid, keys.Hotkey(show.Hotkey)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		netuid string
+		want   []string
+	}{
+		{strconv.Itoa(int(netuid)), []string{"InvalidIpAddress", "--axon.external_ip", "sn27 devchain"}},
+		{"7", []string{"subnet 7 does not exist"}},
+	} {
+		code, _, stderr := sn27ctx(ctx, t, append([]string{"miner", "--subtensor.chain_endpoint", ws, "--netuid", tt.netuid,
+			"--axon.ip", "127.0.0.1", "--axon.port", strconv.Itoa(freePort(t)), "--miner.solver", "native"}, w...)...)
+		if code == 0 {
+			t.Errorf("miner on netuid %s started", tt.netuid)
+		}
+		for _, s := range tt.want {
+			if !strings.Contains(stderr, s) {
+				t.Errorf("miner on netuid %s: stderr %q does not say %q", tt.netuid, stderr, s)
+			}
+		}
+		if strings.Contains(stderr, "has no uid") {
+			t.Errorf("miner on netuid %s blames registration: %q", tt.netuid, stderr)
+		}
+	}
+}

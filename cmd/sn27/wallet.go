@@ -104,7 +104,7 @@ func walletError(err error) error {
 	case errors.Is(err, wallet.ErrExists):
 		return withCode(1, fmt.Errorf("%w (pass --overwrite to replace it)", err))
 	case errors.Is(err, fs.ErrNotExist):
-		return withCode(1, fmt.Errorf("%w (create the wallet with sn27 wallet create or regen-coldkey, or check --wallet.path/--wallet.name/--wallet.hotkey)", err))
+		return withCode(1, fmt.Errorf("%w (create the wallet with sn27 wallet create or regen-coldkey, add a hotkey with sn27 wallet new-hotkey or regen-hotkey, or check --wallet.path/--wallet.name/--wallet.hotkey)", err))
 	case errors.Is(err, wallet.ErrNoPassword):
 		return withCode(1, fmt.Errorf("%w (--password-file FILE)", err))
 	case errors.Is(err, keys.ErrBadMnemonic), errors.Is(err, wallet.ErrBadName):
@@ -267,22 +267,34 @@ file. No password is needed (unless the hotkey itself is encrypted).`,
 			if err != nil {
 				return walletError(err)
 			}
-			hot, err := w.LoadHotkeyPub(cmd.Context())
-			if err != nil {
+			// A wallet made by regen-coldkey (or btcli's new_coldkey) has no
+			// hotkey yet: that is a state to show, not an error.
+			var hot *keys.Hotkey
+			h, err := w.LoadHotkeyPub(cmd.Context())
+			switch {
+			case err == nil:
+				hot = &h
+			case !errors.Is(err, fs.ErrNotExist):
 				return walletError(err)
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
 				return json.NewEncoder(out).Encode(struct {
 					Coldkey keys.Coldkey `json:"coldkey"`
-					Hotkey  keys.Hotkey  `json:"hotkey"`
+					Hotkey  *keys.Hotkey `json:"hotkey"`
 				}{cold, hot})
 			}
-			fmt.Fprintf(out, "coldkey %s\nhotkey  %s\n", cold, hot)
+			fmt.Fprintf(out, "coldkey %s\n", cold)
+			if hot == nil {
+				fmt.Fprintf(out, "hotkey  none yet: no hotkeys/%s in wallet %s (sn27 wallet new-hotkey --wallet.name %s --wallet.hotkey %s)\n",
+					f.hotkey, f.name, f.name, f.hotkey)
+				return nil
+			}
+			fmt.Fprintf(out, "hotkey  %s\n", *hot)
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"coldkey": ss58, "hotkey": ss58}`)
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"coldkey": ss58, "hotkey": ss58 or null when the wallet has no hotkey yet}`)
 	return cmd
 }
 

@@ -264,3 +264,39 @@ func TestWalletErrors(t *testing.T) {
 		t.Errorf("failed commands left %d entries in %s", len(entries), dir)
 	}
 }
+
+// A wallet made by regen-coldkey has no hotkey yet: show prints the coldkey
+// and says so (null in JSON), as the README's order of commands expects.
+func TestWalletShowColdkeyOnly(t *testing.T) {
+	dir := t.TempDir()
+	w := []string{"--wallet.path", dir, "--wallet.name", "cold"}
+	if code, _, errs := sn27(t, append([]string{"wallet", "regen-coldkey", "--no-password", "--mnemonic", keys.DevPhrase}, w...)...); code != 0 {
+		t.Fatalf("regen-coldkey: exit %d: %s", code, errs)
+	}
+	want, err := keys.FromMnemonic(keys.DevPhrase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := sn27(t, append([]string{"wallet", "show", "--json"}, w...)...)
+	if code != 0 {
+		t.Fatalf("show --json: exit %d: %s", code, errs)
+	}
+	var got struct {
+		Coldkey string  `json:"coldkey"`
+		Hotkey  *string `json:"hotkey"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil || got.Coldkey != want.SS58() || got.Hotkey != nil || !strings.Contains(out, `"hotkey":null`) {
+		t.Errorf("show --json = %q (%v); want coldkey %s and hotkey null", out, err, want.SS58())
+	}
+	code, out, errs = sn27(t, append([]string{"wallet", "show"}, w...)...)
+	if code != 0 || !strings.Contains(out, "coldkey "+want.SS58()) || !strings.Contains(out, "no hotkeys/default") || !strings.Contains(out, "sn27 wallet new-hotkey") {
+		t.Errorf("show: exit %d, %q, %q", code, out, errs)
+	}
+	// Once a hotkey exists, show prints it.
+	if code, _, errs := sn27(t, append([]string{"wallet", "new-hotkey"}, w...)...); code != 0 {
+		t.Fatalf("new-hotkey: exit %d: %s", code, errs)
+	}
+	if code, out, _ := sn27(t, append([]string{"wallet", "show", "--json"}, w...)...); code != 0 || strings.Contains(out, "null") {
+		t.Errorf("show after new-hotkey: exit %d, %q", code, out)
+	}
+}

@@ -2,6 +2,7 @@ package chain
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 
@@ -160,6 +161,13 @@ func (c *Client) Neurons(ctx context.Context, netuid NetUID) ([]Neuron, error) {
 	if err != nil {
 		return nil, fmt.Errorf("subnet %d: %w", netuid, err)
 	}
+	if len(ns) == 0 {
+		// The runtime answers an empty list for a subnet that does not
+		// exist: say which it is.
+		if ok, err := c.SubnetExists(ctx, netuid); err == nil && !ok {
+			return nil, fmt.Errorf("%w: subnet %d does not exist (list subnets with sn27 metagraph --netuid N, or create one with sn27 subnet create)", ErrNoSubnet, netuid)
+		}
+	}
 	for i := range ns {
 		pub, err := ns[i].Hotkey.PublicKey()
 		if err != nil {
@@ -174,4 +182,16 @@ func (c *Client) Neurons(ctx context.Context, netuid NetUID) ([]Neuron, error) {
 		}
 	}
 	return ns, nil
+}
+
+// ErrNoSubnet: the netuid names no subnet on this chain.
+var ErrNoSubnet = errors.New("no such subnet")
+
+// SubnetExists reads SubtensorModule.NetworksAdded(netuid).
+func (c *Client) SubnetExists(ctx context.Context, netuid NetUID) (bool, error) {
+	b, err := c.Storage(ctx, "SubtensorModule", "NetworksAdded", scale.NewEncoder(nil).U16(uint16(netuid)).Data())
+	if err != nil {
+		return false, fmt.Errorf("read NetworksAdded(%d): %w", netuid, err)
+	}
+	return len(b) == 1 && b[0] == 1, nil
 }

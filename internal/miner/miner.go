@@ -167,6 +167,9 @@ func (mn *Miner) Start(ctx context.Context) error {
 			mn.log.Warn("serve_axon refused by the serving rate limit; the old axon stays on chain", "err", err)
 			return nil
 		}
+		if errors.Is(err, chain.ErrInvalidIPAddress) {
+			return fmt.Errorf("serve_axon of %s: %w: this chain accepts only routable addresses; set --axon.external_ip to the public address validators reach (with --axon.ip 0.0.0.0 to listen on all interfaces), or use sn27 devchain / sn27 devnet, which accept 127.0.0.1", ip, err)
+		}
 		return fmt.Errorf("serve_axon: %w", err)
 	}
 	mn.log.Info("axon served on chain", "uid", me.UID, "ip", ip, "port", mn.cfg.ExternalPort, "version", mn.cfg.AxonVersion)

@@ -23,6 +23,9 @@ var script []byte
 //go:embed neurons.cjs
 var neuronsScript []byte
 
+//go:embed transfer.cjs
+var transferScript []byte
+
 var (
 	depsOnce sync.Once
 	deps     string
@@ -135,5 +138,32 @@ type Neuron struct {
 func NeuronsLite(ctx context.Context, ws string, netuid int) ([]Neuron, error) {
 	var out []Neuron
 	err := run(ctx, neuronsScript, map[string]any{"ws": ws, "netuid": netuid}, &out)
+	return out, err
+}
+
+// TransferResult is what transfer.cjs saw: the chain as ApiPromise set it up
+// (name, spec, SS58 prefix, token), the sender's balance before and after,
+// and the block the transfer landed in with its events.
+type TransferResult struct {
+	Chain       string   `json:"chain"`
+	SpecVersion uint32   `json:"spec_version"`
+	SS58        int      `json:"ss58"`
+	Decimals    int      `json:"decimals"`
+	Symbol      string   `json:"symbol"`
+	Genesis     string   `json:"genesis"`
+	From        string   `json:"from"`
+	FreeBefore  string   `json:"free_before"`
+	NonceBefore uint32   `json:"nonce_before"`
+	BlockHash   string   `json:"block_hash"`
+	Events      []string `json:"events"`
+	FreeAfter   string   `json:"free_after"`
+}
+
+// Transfer connects to the node at ws with ApiPromise, reads System.Account
+// of the secret URI from, and sends Balances.transfer_keep_alive of amount
+// rao to the address to, signed by polkadot.js, waiting for its block.
+func Transfer(ctx context.Context, ws, from, to string, amount uint64) (TransferResult, error) {
+	var out TransferResult
+	err := run(ctx, transferScript, map[string]any{"ws": ws, "from": from, "to": to, "amount": fmt.Sprint(amount)}, &out)
 	return out, err
 }

@@ -99,7 +99,6 @@ func New(cfg Config, log *slog.Logger) (*Chain, error) {
 	if err := c.index(); err != nil {
 		return nil, err
 	}
-	c.genesis = account32(scale.Blake2_256([]byte("sn27 devchain genesis: node-subtensor spec 218")))
 	st, err := (*state)(nil), error(nil)
 	if cfg.StatePath != "" {
 		if st, err = loadState(cfg.StatePath); err != nil {
@@ -110,10 +109,20 @@ func New(cfg Config, log *slog.Logger) (*Chain, error) {
 		if st, err = genesisState(cfg); err != nil {
 			return nil, err
 		}
-		st.Blocks = []*block{{Number: 0, Hash: c.genesis}}
+		g := &block{Number: 0, StateRoot: account32(scale.Blake2_256([]byte("sn27 devchain genesis: node-subtensor spec 218")))}
+		g.seal()
+		st.Blocks, st.Genesis = []*block{g}, g.Hash
 	} else {
 		c.log.Info("state loaded", "path", cfg.StatePath, "block", st.Number)
 	}
+	switch {
+	case st.Genesis != account32{}:
+	case len(st.Blocks) > 0 && st.Blocks[0].Number == 0:
+		st.Genesis = st.Blocks[0].Hash
+	default: // a state file of an older version whose block 0 was trimmed
+		st.Genesis = account32(scale.Blake2_256([]byte("sn27 devchain genesis: node-subtensor spec 218")))
+	}
+	c.genesis = st.Genesis
 	if len(st.Blocks) == 0 || st.Blocks[len(st.Blocks)-1].Number != st.Number {
 		return nil, fmt.Errorf("state %s: block history does not end at block %d", cfg.StatePath, st.Number)
 	}
@@ -248,8 +257,10 @@ func (c *Chain) sealLocked(xts []*pending) {
 	parent := c.headLocked()
 	b := &block{Number: num, Parent: parent.Hash, Extrinsics: raw}
 	b.ExtRoot = account32(scale.Blake2_256(scale.NewEncoder(nil).Compact(uint64(len(raw))).Raw(bytes.Join(raw, nil)).Data()))
-	b.Hash = account32(scale.Blake2_256(scale.NewEncoder(nil).Raw(b.Parent[:]).Compact(num).Raw(b.ExtRoot[:]).Data()))
 	b.Events = ex.encodeEvents()
+	// Not a trie root: a digest that changes with every block's effects.
+	b.StateRoot = account32(scale.Blake2_256(scale.NewEncoder(nil).Raw(parent.StateRoot[:]).Compact(num).Raw(b.ExtRoot[:]).Raw(b.Events).Data()))
+	b.seal()
 	st.Number = num
 	st.Blocks = append(st.Blocks, b)
 	if len(st.Blocks) > 2*c.cfg.History { // trim in batches: O(1) per block
@@ -278,11 +289,24 @@ func (c *Chain) persistLocked() {
 	}
 }
 
+// seal sets the block's hash as substrate does: BLAKE2b-256 of the SCALE
+// header (parent hash, compact number, state root, extrinsics root, an empty
+// digest), so clients that hash a header themselves (polkadot.js does, for a
+// mortal era's birth block) get the hash the chain uses.
+func (b *block) seal() {
+	h := scale.NewEncoder(nil).Raw(b.Parent[:]).Compact(b.Number).Raw(b.StateRoot[:]).Raw(b.ExtRoot[:]).Compact(0)
+	b.Hash = account32(scale.Blake2_256(h.Data()))
+}
+
 func headerJSON(b *block) map[string]any {
+	stateRoot := b.StateRoot
+	if stateRoot == (account32{}) { // a block of an older version's state file
+		stateRoot = account32(scale.Blake2_256(b.Hash[:]))
+	}
 	return map[string]any{
 		"parentHash":     hexOf(b.Parent[:]),
 		"number":         fmt.Sprintf("0x%x", b.Number),
-		"stateRoot":      hexOf(scale.Blake2_256(b.Hash[:])),
+		"stateRoot":      hexOf(stateRoot[:]),
 		"extrinsicsRoot": hexOf(b.ExtRoot[:]),
 		"digest":         map[string]any{"logs": []any{}},
 	}

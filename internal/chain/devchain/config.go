@@ -22,7 +22,9 @@ type Config struct {
 	// AllowLoopback lets serve_axon announce 127.0.0.1 (the real runtime
 	// refuses it with InvalidIpAddress).
 	AllowLoopback bool
-	// NetworkRateLimit is the genesis NetworkRateLimit in blocks.
+	// NetworkRateLimit is the genesis NetworkRateLimit in blocks. The dev
+	// chain starts at 0, as a dev node's genesis would, so `subnet create`
+	// works on block 0 (raonet's genesis has 10).
 	NetworkRateLimit uint64
 	// EmissionPerBlock is the rao each subnet emits per block; an epoch
 	// hands out tempo+1 blocks' worth, half to miners, half to validators.
@@ -50,7 +52,7 @@ func DefaultConfig() Config {
 		LockCost:         TAO,
 		Burn:             TAO,
 		AllowLoopback:    true,
-		NetworkRateLimit: 10,
+		NetworkRateLimit: 0,
 		EmissionPerBlock: TAO,
 		Fee:              125_000,
 		GenesisBalance:   1_000_000 * TAO,

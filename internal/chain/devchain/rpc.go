@@ -287,6 +287,8 @@ var rpcMethods = []string{
 	"chain_subscribeFinalizedHeads", "chain_subscribeNewHeads", "chain_unsubscribeFinalizedHeads", "chain_unsubscribeNewHeads",
 	"dev_fund", "dev_newBlock", "rpc_methods",
 	"state_call", "state_getMetadata", "state_getRuntimeVersion", "state_getStorage", "state_getStorageAt",
+	"state_queryStorageAt", "state_subscribeStorage", "state_unsubscribeStorage",
+	"state_subscribeRuntimeVersion", "state_unsubscribeRuntimeVersion", "chain_subscribeRuntimeVersion", "chain_unsubscribeRuntimeVersion",
 	"system_accountNextIndex", "account_nextIndex", "system_chain", "system_health", "system_name", "system_properties", "system_version",
 }
 
@@ -306,10 +308,7 @@ func (c *Chain) call(sess *session, method string, ps []json.RawMessage) (any, f
 	case "system_health":
 		return map[string]any{"peers": 0, "isSyncing": false, "shouldHavePeers": false}, nil, nil
 	case "state_getRuntimeVersion", "chain_getRuntimeVersion":
-		return map[string]any{
-			"specName": SpecName, "implName": SpecName, "authoringVersion": 1, "specVersion": SpecVersion,
-			"implVersion": 1, "apis": []any{}, "transactionVersion": TransactionVersion, "stateVersion": 1,
-		}, nil, nil
+		return runtimeVersion(), nil, nil
 	case "state_getMetadata":
 		return hexOf(c.metaV14), nil, nil
 	case "system_accountNextIndex", "account_nextIndex":
@@ -362,6 +361,27 @@ func (c *Chain) call(sess *session, method string, ps []json.RawMessage) (any, f
 		return sess.removeSub(id), nil, nil
 	case "chain_subscribeNewHeads", "chain_subscribeFinalizedHeads", "chain_subscribeFinalisedHeads", "chain_subscribeAllHeads":
 		return c.subscribeHeads(sess, method)
+	case "state_subscribeRuntimeVersion", "chain_subscribeRuntimeVersion":
+		// The runtime never upgrades on the dev chain: the subscription
+		// sends the current version once, as a node does first.
+		if !sess.ws {
+			return nil, nil, &rpcError{Code: -32601, Message: "Method not found: subscriptions need a WebSocket connection"}
+		}
+		id := c.newSubID()
+		g := &gate{send: func(v any) { sess.notify("state_runtimeVersion", id, v) }}
+		if !sess.addSub(id, g.cancel) {
+			return nil, nil, &rpcError{Code: -32000, Message: "too many subscriptions"}
+		}
+		g.notify(runtimeVersion())
+		return id, g.arm, nil
+	case "state_subscribeStorage":
+		return c.subscribeStorage(sess, ps)
+	case "state_unsubscribeRuntimeVersion", "chain_unsubscribeRuntimeVersion", "state_unsubscribeStorage":
+		id, _, err := param[string](ps, 0, "subscription id")
+		if err != nil {
+			return nil, nil, err
+		}
+		return sess.removeSub(id), nil, nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -416,6 +436,19 @@ func (c *Chain) call(sess *session, method string, ps []json.RawMessage) (any, f
 			return hexOf(v), nil, nil
 		}
 		return nil, nil, nil
+	case "state_queryStorageAt":
+		keys, err := storageKeysParam(ps)
+		if err != nil {
+			return nil, nil, err
+		}
+		b, err := c.blockParamLocked(ps, 1)
+		if err != nil {
+			return nil, nil, err
+		}
+		if b == nil {
+			return nil, nil, &rpcError{Code: 4003, Message: "Client error: UnknownBlock: the dev chain keeps only recent blocks"}
+		}
+		return []any{c.changeSetLocked(b, keys, nil)}, nil, nil
 	case "state_call":
 		m, ok1, err := param[string](ps, 0, "method")
 		if err != nil {
@@ -436,6 +469,17 @@ func (c *Chain) call(sess *session, method string, ps []json.RawMessage) (any, f
 		return hexOf(out), nil, nil
 	}
 	return nil, nil, &rpcError{Code: -32601, Message: "Method not found"}
+}
+
+// runtimeVersion is state_getRuntimeVersion's answer. apis is empty: the
+// dev chain answers the runtime calls sn27 uses (state_call) but does not
+// claim whole runtime API versions, so clients such as polkadot.js fall back
+// to the plain RPCs (state_getMetadata, system_accountNextIndex).
+func runtimeVersion() map[string]any {
+	return map[string]any{
+		"specName": SpecName, "implName": SpecName, "authoringVersion": 1, "specVersion": SpecVersion,
+		"implVersion": 1, "apis": []any{}, "transactionVersion": TransactionVersion, "stateVersion": 1,
+	}
 }
 
 func (c *Chain) newSubID() string {
@@ -470,6 +514,88 @@ func (c *Chain) subscribeHeads(sess *session, method string) (any, func(), *rpcE
 	c.mu.Lock()
 	g.notify(headerJSON(c.headLocked())) // substrate sends the current head first
 	c.heads[n] = func(h map[string]any) { g.notify(h) }
+	c.mu.Unlock()
+	return id, g.arm, nil
+}
+
+// maxStorageKeys bounds the keys of one state_queryStorageAt or
+// state_subscribeStorage request.
+const maxStorageKeys = 1024
+
+// storageKeysParam reads the first parameter as a list of 0x storage keys.
+func storageKeysParam(ps []json.RawMessage) ([][]byte, *rpcError) {
+	hexKeys, ok, err := param[[]string](ps, 0, "storage keys")
+	if err != nil || !ok {
+		return nil, errParams("storage keys: want a list of 0x hex keys")
+	}
+	if len(hexKeys) > maxStorageKeys {
+		return nil, errParams("storage keys: %d keys (at most %d)", len(hexKeys), maxStorageKeys)
+	}
+	out := make([][]byte, len(hexKeys))
+	for i, k := range hexKeys {
+		b, herr := parseHex(k)
+		if herr != nil {
+			return nil, errParams("storage key %d: %v", i, herr)
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+// changeSetLocked is a StorageChangeSet of keys at block b: every key when
+// prev is nil, else only those whose value differs from prev (which it
+// updates).
+func (c *Chain) changeSetLocked(b *block, keys [][]byte, prev map[string]string) map[string]any {
+	changes := [][]any{}
+	for _, k := range keys {
+		var v any
+		cur := ""
+		if raw := c.storageLocked(k, b); raw != nil {
+			cur = hexOf(raw)
+			v = cur
+		}
+		if prev != nil {
+			old, seen := prev[string(k)]
+			if seen && old == cur {
+				continue
+			}
+			prev[string(k)] = cur
+		}
+		changes = append(changes, []any{hexOf(k), v})
+	}
+	return map[string]any{"block": hexOf(b.Hash[:]), "changes": changes}
+}
+
+// subscribeStorage sends the keys' values now and then, after each block,
+// those that changed (substrate's state_storage notifications).
+func (c *Chain) subscribeStorage(sess *session, ps []json.RawMessage) (any, func(), *rpcError) {
+	if !sess.ws {
+		return nil, nil, &rpcError{Code: -32601, Message: "Method not found: subscriptions need a WebSocket connection"}
+	}
+	keys, err := storageKeysParam(ps)
+	if err != nil {
+		return nil, nil, err
+	}
+	id := c.newSubID()
+	n, _ := strconv.ParseUint(id, 10, 64)
+	g := &gate{send: func(v any) { sess.notify("state_storage", id, v) }}
+	cancel := func() {
+		g.cancel()
+		c.mu.Lock()
+		delete(c.heads, n)
+		c.mu.Unlock()
+	}
+	if !sess.addSub(id, cancel) {
+		return nil, nil, &rpcError{Code: -32000, Message: "too many subscriptions"}
+	}
+	prev := map[string]string{}
+	c.mu.Lock()
+	g.notify(c.changeSetLocked(c.headLocked(), keys, prev))
+	c.heads[n] = func(map[string]any) {
+		if cs := c.changeSetLocked(c.headLocked(), keys, prev); len(cs["changes"].([][]any)) > 0 {
+			g.notify(cs)
+		}
+	}
 	c.mu.Unlock()
 	return id, g.arm, nil
 }

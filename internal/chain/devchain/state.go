@@ -39,6 +39,8 @@ type state struct {
 	WeightsMinStake       uint64                  `json:"weights_min_stake"`
 	TotalIssuance         uint64                  `json:"total_issuance"`
 	Blocks                []*block                `json:"blocks"` // recent history, oldest first
+	// Genesis is block 0's hash (zero in state files of older versions).
+	Genesis account32 `json:"genesis"`
 }
 
 type account struct {
@@ -113,6 +115,7 @@ type block struct {
 	Hash       account32 `json:"hash"`
 	Parent     account32 `json:"parent"`
 	ExtRoot    account32 `json:"extrinsics_root"`
+	StateRoot  account32 `json:"state_root"` // zero in state files of older versions
 	Extrinsics [][]byte  `json:"extrinsics"`
 	Events     []byte    `json:"events"`
 }

@@ -15,7 +15,8 @@ type Config struct {
 	// lines ignored, keys shorter than 16 characters skipped). It is re-read
 	// when its mtime or size changes and on SIGHUP. Empty: bearer auth is off.
 	KeysFile string
-	// DataDir holds api.db (idempotency records and the webhook outbox).
+	// DataDir holds api.db (idempotency records and the webhook outbox),
+	// beside the validator's validator.db and renter keys the API acts with.
 	DataDir string
 	// WebhookURL receives events; https, or http to a loopback address.
 	// Empty: no webhooks.
@@ -45,7 +46,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Addr:               ":8903",
-		DataDir:            "~/.sn27/api",
+		DataDir:            "~/.sn27/validator",
 		WebhookMaxAttempts: 12,
 		WebhookBackoff:     2 * time.Second,
 		WebhookMaxBackoff:  10 * time.Minute,

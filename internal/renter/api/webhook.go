@@ -10,7 +10,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -101,7 +100,7 @@ func newWebhooks(cfg Config, log *slog.Logger) (*webhooks, error) {
 		return nil, fmt.Errorf("webhook url %q: want https", cfg.WebhookURL)
 	}
 	if len(cfg.WebhookSecret) < 16 {
-		return nil, errors.New("webhook secret: want at least 16 bytes")
+		return nil, fmt.Errorf("webhook secret: want at least 16 bytes, have %d (--api.webhook-url needs one: --api.webhook-secret-file FILE or SN27_API_WEBHOOK_SECRET; make one with: head -c 32 /dev/urandom | base64 > hook.secret)", len(cfg.WebhookSecret))
 	}
 	roots, err := x509.SystemCertPool()
 	if err != nil {
