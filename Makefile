@@ -5,7 +5,7 @@ BIN     := bin/sn27
 GOFLAGS := -trimpath
 export CGO_ENABLED := 0
 
-.PHONY: all build run demo deps-run test test-short deps fuzz bench generate vet clean
+.PHONY: all build run demo deps-run test test-short deps fuzz bench generate vet clean fresh-check
 
 all: build
 
@@ -43,6 +43,14 @@ deps:
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
+
+# The README's set-up on a clean Debian 12 container built from our own
+# debootstrap rootfs: `make deps` and a smoke (sn27 demo, one hashcat and one
+# Python test); FULL=1 runs all of `make test` there. Run it before resolving
+# anything that touches set-up.
+FULL ?= 0
+fresh-check:
+	FRESH_FULL=$(FULL) ./scripts/fresh-check.sh
 
 # Fuzz each target for FUZZTIME (default 1m).
 FUZZTIME ?= 1m

@@ -158,3 +158,66 @@ func TestAPICommandBadConfig(t *testing.T) {
 		t.Fatalf("--help = %v\n%s", err, out)
 	}
 }
+
+// The README's `sn27 api` example: the webhook secret comes from
+// --api.webhook-secret-file; a missing or short one says how to make one.
+func TestAPICommandWebhookSecretFile(t *testing.T) {
+	dir := t.TempDir()
+	cert, key, pool := writeServerCert(t, dir)
+	keys := filepath.Join(dir, "keys")
+	os.WriteFile(keys, []byte("cmd-test-key-0123456789\n"), 0o600)
+	good := filepath.Join(dir, "hook.secret")
+	os.WriteFile(good, []byte("c2VjcmV0IHNlY3JldCBzZWNyZXQgc2VjcmV0IQ==\n"), 0o600)
+	short := filepath.Join(dir, "short.secret")
+	os.WriteFile(short, []byte("tooshort\n"), 0o600)
+	newOps := func(*cobra.Command) (api.Ops, func(), error) { return &fakeAPIOps{}, nil, nil }
+	base := []string{"--api.cert", cert, "--api.key", key, "--api.keys-file", keys, "--data.dir", filepath.Join(dir, "data"),
+		"--api.health.interval", "0", "--api.webhook-url", "https://hooks.example.com/sn27"}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "--api.webhook-secret-file"},
+		{[]string{"--api.webhook-secret-file", short}, "want at least 16 bytes, have 8"},
+		{[]string{"--api.webhook-secret-file", filepath.Join(dir, "none")}, "no such file"},
+		{[]string{"--api.webhook-secret-file", good, "--api.webhook-secret", "0123456789abcdef0123"}, "give one"},
+	} {
+		_, err := execAPI(context.Background(), newOps, append(append([]string{}, base...), tt.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: %v; want an error saying %q", tt.args, err, tt.want)
+		}
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := execAPI(ctx, newOps, append(base, "--api.addr", addr, "--api.webhook-secret-file", good)...)
+		done <- err
+	}()
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 5 * time.Second}
+	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := c.Get("https://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("sn27 api with --api.webhook-secret-file exited: %v", err)
+		default:
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Fatalf("api did not come up: %v", err)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("sn27 api: %v", err)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/sn27/sn27/internal/chain"
 	"github.com/sn27/sn27/internal/chain/devchain"
 	"github.com/sn27/sn27/internal/keys"
+	"github.com/sn27/sn27/internal/wallet"
 )
 
 func newDevchainCmd() *cobra.Command {
@@ -37,6 +40,18 @@ The ws:// endpoint is printed on stdout; the chain runs until SIGINT or SIGTERM.
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			if cfg.StatePath != "" {
+				// ~ as the shell would (for --config and SN27_STATE), and the
+				// folder made, so a first run on a new machine can save.
+				p, err := wallet.ExpandPath(cfg.StatePath)
+				if err != nil {
+					return withCode(exitBadInput, fmt.Errorf("--state: %w", err))
+				}
+				if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+					return fmt.Errorf("--state: %w", err)
+				}
+				cfg.StatePath = p
+			}
 			c, err := devchain.New(cfg, log)
 			if err != nil {
 				return err

@@ -240,6 +240,25 @@ func TestRenterEndToEnd(t *testing.T) {
 	if _, err := ssh("true"); err != nil {
 		t.Errorf("ssh after unpause: %v", err)
 	}
+	// exchange-key: the new key logs in, the old one no longer does.
+	key2 := filepath.Join(keyDir, "k2")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "renter2", "-f", key2).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v: %s", err, out)
+	}
+	if code, out, stderr := cli("exchange-key", string(eve.Hotkey()), "--ssh-key", key2+".pub"); code != 0 {
+		t.Fatalf("exchange-key: exit %d: %s%s", code, out, stderr)
+	}
+	withKey := func(k string) error {
+		a := append(append([]string{}, opts...), "-i", k, "-p", strconv.Itoa(sshPort), "root@127.0.0.1", "true")
+		return exec.Command("ssh", a...).Run()
+	}
+	if err := withKey(key2); err != nil {
+		t.Errorf("ssh with the exchanged key: %v", err)
+	}
+	if err := withKey(key); err == nil {
+		t.Error("the old key still logs in after exchange-key")
+	}
+	args[2] = key2 // the printed command, with the key now in force
 	if code, _, stderr := cli("restart", "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"); code != exitFailed || !strings.Contains(stderr, "not allocated") {
 		t.Errorf("restart of a miner not allocated: exit %d: %s", code, stderr)
 	}

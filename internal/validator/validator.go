@@ -465,6 +465,12 @@ func (v *Validator) setWeights(ctx context.Context) uint64 {
 		v.log.Error("compute scores", "err", err)
 		return 10
 	}
+	if !slices.ContainsFunc(ws, func(w float64) bool { return w > 0 }) {
+		// An all-zero vector is no vector on chain (WeightVecLengthIsLow):
+		// wait for a miner to earn a score.
+		v.log.Info("no miner has a score yet; weights not set", "neurons", len(uids))
+		return max(1, v.cfg.WeightsEvery/10)
+	}
 	// Never try more often than the chain allows.
 	every := v.cfg.WeightsEvery
 	if rl, err := v.deps.Chain.Hyperparameter(ctx, "WeightsSetRateLimit", v.cfg.NetUID); err == nil {
