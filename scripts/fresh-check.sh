@@ -4,8 +4,9 @@
 #
 # 1. Builds, once, a clean Debian 12 (bookworm) image from the project's own
 #    debootstrap rootfs: minbase plus what the README asks of a new machine
-#    (ca-certificates, make, git). No registry is used. FRESH_REBUILD=1
-#    builds it again.
+#    (ca-certificates, make, git), with bookworm, bookworm-updates and
+#    bookworm-security sources as an installed system has. No registry is
+#    used. FRESH_REBUILD=1 builds it again.
 # 2. Starts a container of it on the host network with this machine's docker
 #    socket (it cannot run a dockerd of its own: see below), gives it Go and
 #    Node.js 20 from this machine read-only (the README's prerequisites), and
@@ -26,7 +27,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 shared="${SN27_SHARED:-$here/../shared}"
-image="${FRESH_IMAGE:-sn27/fresh:bookworm}"
+# The tag names the recipe below: change it when the recipe changes.
+image="${FRESH_IMAGE:-sn27/fresh:bookworm-2}"
 mirror="${FRESH_MIRROR:-http://deb.debian.org/debian}"
 full="${FRESH_FULL:-0}"
 t0=$SECONDS
@@ -54,6 +56,12 @@ if [ "${FRESH_REBUILD:-0}" = 1 ] || ! docker image inspect "$image" >/dev/null 2
   trap 'rm -rf "$tmp"' EXIT
   debootstrap --variant=minbase --include=ca-certificates,make,git bookworm "$tmp/rootfs" "$mirror" >"$tmp/debootstrap.log" 2>&1 ||
     { tail -n 20 "$tmp/debootstrap.log" >&2; die "debootstrap"; }
+  # As an installed Debian 12: updates and security updates too.
+  cat >"$tmp/rootfs/etc/apt/sources.list" <<SOURCES
+deb $mirror bookworm main
+deb $mirror bookworm-updates main
+deb ${mirror%/debian}/debian-security bookworm-security main
+SOURCES
   rm -rf "$tmp/rootfs/var/cache/apt/archives/"*.deb "$tmp/rootfs/var/lib/apt/lists/"*
   tar -C "$tmp/rootfs" -c . | docker import -c 'CMD ["/bin/bash"]' -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - "$image" >/dev/null
   rm -rf "$tmp"
