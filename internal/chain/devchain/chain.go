@@ -54,6 +54,9 @@ type Chain struct {
 	genesis account32
 	pool    []*pending
 	heads   map[uint64]func(header map[string]any)
+	// watches are storage subscriptions, run after every state change (a
+	// block, or dev_fund, which changes state outside blocks).
+	watches map[uint64]func()
 	nextSub uint64
 }
 
@@ -85,7 +88,7 @@ func New(cfg Config, log *slog.Logger) (*Chain, error) {
 	if cfg.BlockTime < 0 {
 		return nil, fmt.Errorf("block time %v is negative", cfg.BlockTime)
 	}
-	c := &Chain{cfg: cfg, log: log.With("component", "devchain"), kick: make(chan struct{}, 1), heads: map[uint64]func(map[string]any){}}
+	c := &Chain{cfg: cfg, log: log.With("component", "devchain"), kick: make(chan struct{}, 1), heads: map[uint64]func(map[string]any){}, watches: map[uint64]func(){}}
 	var err error
 	if c.metaV14, err = gunzip(metaV14Gz); err != nil {
 		return nil, fmt.Errorf("embedded metadata: %w", err)
@@ -191,6 +194,9 @@ func (c *Chain) Fund(address string, rao uint64) error {
 	}
 	a.Free += rao
 	c.st.TotalIssuance += rao
+	for _, f := range c.watches {
+		f()
+	}
 	c.persistLocked()
 	return nil
 }
@@ -276,6 +282,9 @@ func (c *Chain) sealLocked(xts []*pending) {
 	h := headerJSON(b)
 	for _, f := range c.heads {
 		f(h)
+	}
+	for _, f := range c.watches {
+		f()
 	}
 	c.persistLocked()
 }

@@ -2,6 +2,8 @@ package devchain_test
 
 import (
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/sn27/sn27/internal/chain"
 	"github.com/sn27/sn27/internal/chain/chaintest"
 	"github.com/sn27/sn27/internal/chain/devchain"
+	"github.com/sn27/sn27/internal/scale"
 )
 
 func dial(t *testing.T, url string) *chain.Client {
@@ -229,5 +232,66 @@ func TestServeAxonLoopback(t *testing.T) {
 				t.Errorf("serve_axon 127.0.0.1 = %v; want %v", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// state_subscribeStorage sends the values first, then a change set after a
+// block that changed them (and nothing for blocks that did not);
+// state_queryStorageAt answers the same values.
+func TestStorageSubscription(t *testing.T) {
+	_, url, _ := chaintest.ServeDevChain(t, devchain.DefaultConfig())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rpc, err := chain.DialRPC(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rpc.Close()
+	who := chaintest.Dev(t, "//Subscribed")
+	pub := who.Public()
+	key := "0x" + hex.EncodeToString(scale.StorageKey("System", "Account", scale.HashedKey{Hasher: scale.Blake2_128Concat, Key: pub[:]}))
+	sub, err := rpc.Subscribe(ctx, "state_subscribeStorage", "state_unsubscribeStorage", []string{key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type changeSet struct {
+		Block   string      `json:"block"`
+		Changes [][]*string `json:"changes"`
+	}
+	next := func() changeSet {
+		t.Helper()
+		select {
+		case raw := <-sub.C:
+			var cs changeSet
+			if err := json.Unmarshal(raw, &cs); err != nil || len(cs.Changes) != 1 || len(cs.Changes[0]) != 2 || *cs.Changes[0][0] != key {
+				t.Fatalf("change set %s: %v", raw, err)
+			}
+			return cs
+		case <-ctx.Done():
+			t.Fatal("no storage notification")
+		}
+		return changeSet{}
+	}
+	if first := next(); first.Changes[0][1] != nil {
+		t.Errorf("a new account's value = %v; want null", *first.Changes[0][1])
+	}
+	var head any
+	if err := rpc.Call(ctx, &head, "dev_newBlock", map[string]any{"count": 2}); err != nil {
+		t.Fatal(err)
+	}
+	var free uint64
+	if err := rpc.Call(ctx, &free, "dev_fund", who.SS58(), "5000000000"); err != nil {
+		t.Fatal(err)
+	}
+	cs := next() // the empty blocks changed nothing: the next notice is the fund's
+	if cs.Changes[0][1] == nil {
+		t.Fatal("funded account's value is null")
+	}
+	var at []changeSet
+	if err := rpc.Call(ctx, &at, "state_queryStorageAt", []string{key}); err != nil || len(at) != 1 || len(at[0].Changes) != 1 || *at[0].Changes[0][1] != *cs.Changes[0][1] {
+		t.Errorf("state_queryStorageAt = %+v, %v; want the subscription's value %s", at, err, *cs.Changes[0][1])
+	}
+	if err := rpc.Call(ctx, &at, "state_queryStorageAt", make([]string, 1025)); err == nil {
+		t.Error("state_queryStorageAt of 1025 keys succeeded")
 	}
 }

@@ -255,6 +255,10 @@ func FuzzHandleMessage(f *testing.F) {
 		`{"jsonrpc":"2.0","id":5,"method":"dev_fund","params":["5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty","1000"]}`,
 		`{"jsonrpc":"2.0","id":6,"method":"chain_subscribeNewHeads","params":[]}`,
 		`{"jsonrpc":"2.0","id":7,"method":"system_accountNextIndex","params":["5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"]}`,
+		`{"jsonrpc":"2.0","id":8,"method":"state_queryStorageAt","params":[["0x26aa394eea5630e07c48ae0c9558cef7b99d880ec681799c0cf30e8886371da9","0x00"]]}`,
+		`{"jsonrpc":"2.0","id":9,"method":"state_subscribeStorage","params":[["0x26aa394eea5630e07c48ae0c9558cef7b99d880ec681799c0cf30e8886371da9"]]}`,
+		`{"jsonrpc":"2.0","id":10,"method":"state_subscribeRuntimeVersion","params":[]}`,
+		`{"jsonrpc":"2.0","id":11,"method":"state_unsubscribeStorage","params":["1"]}`,
 	} {
 		f.Add([]byte(s))
 	}

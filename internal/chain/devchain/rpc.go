@@ -566,8 +566,8 @@ func (c *Chain) changeSetLocked(b *block, keys [][]byte, prev map[string]string)
 	return map[string]any{"block": hexOf(b.Hash[:]), "changes": changes}
 }
 
-// subscribeStorage sends the keys' values now and then, after each block,
-// those that changed (substrate's state_storage notifications).
+// subscribeStorage sends the keys' values now and then, after each state
+// change, those that changed (substrate's state_storage notifications).
 func (c *Chain) subscribeStorage(sess *session, ps []json.RawMessage) (any, func(), *rpcError) {
 	if !sess.ws {
 		return nil, nil, &rpcError{Code: -32601, Message: "Method not found: subscriptions need a WebSocket connection"}
@@ -582,7 +582,7 @@ func (c *Chain) subscribeStorage(sess *session, ps []json.RawMessage) (any, func
 	cancel := func() {
 		g.cancel()
 		c.mu.Lock()
-		delete(c.heads, n)
+		delete(c.watches, n)
 		c.mu.Unlock()
 	}
 	if !sess.addSub(id, cancel) {
@@ -591,7 +591,7 @@ func (c *Chain) subscribeStorage(sess *session, ps []json.RawMessage) (any, func
 	prev := map[string]string{}
 	c.mu.Lock()
 	g.notify(c.changeSetLocked(c.headLocked(), keys, prev))
-	c.heads[n] = func(map[string]any) {
+	c.watches[n] = func() {
 		if cs := c.changeSetLocked(c.headLocked(), keys, prev); len(cs["changes"].([][]any)) > 0 {
 			g.notify(cs)
 		}
