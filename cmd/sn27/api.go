@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -64,6 +65,13 @@ FILE (JSON object keyed by flag name), else defaults.`,
 				return withCode(exitBadInput, err)
 			}
 			cfg.DataDir = dir
+			// Before the default became the validator's dir, api.db lived in
+			// ~/.sn27/api: say where its outbox and records are.
+			if old, err := wallet.ExpandPath("~/.sn27/api/api.db"); err == nil && filepath.Dir(old) != dir {
+				if _, err := os.Stat(old); err == nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s is from an older sn27 api (its default --data.dir was ~/.sn27/api); this one uses %s: move api.db there (with the API stopped) to keep its webhook outbox and idempotency records\n", old, dir)
+				}
+			}
 			ops, release, err := newOps(cmd)
 			if err != nil {
 				return err

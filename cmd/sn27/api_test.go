@@ -221,3 +221,18 @@ func TestAPICommandWebhookSecretFile(t *testing.T) {
 		t.Fatalf("sn27 api: %v", err)
 	}
 }
+
+// An api.db left in the old default folder is pointed out, not ignored.
+func TestAPICommandWarnsOfOldDataDir(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	if err := os.MkdirAll(filepath.Join(home, ".sn27", "api"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(home, ".sn27", "api", "api.db"), nil, 0o600)
+	newOps := func(*cobra.Command) (api.Ops, func(), error) { return &fakeAPIOps{}, nil, nil }
+	out, _ := execAPI(context.Background(), newOps)
+	if !strings.Contains(out, "older sn27 api") || !strings.Contains(out, filepath.Join(home, ".sn27", "validator")) {
+		t.Errorf("no warning about ~/.sn27/api/api.db: %q", out)
+	}
+}
