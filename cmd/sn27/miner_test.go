@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sn27/sn27/internal/chain"
 	"github.com/sn27/sn27/internal/chain/chaintest"
 	"github.com/sn27/sn27/internal/chain/devchain"
 	"github.com/sn27/sn27/internal/dendrite"
@@ -40,21 +41,8 @@ func TestMinerAnswersPolkadotJSClient(t *testing.T) {
 	defer cancel()
 	_, ws, _ := chaintest.ServeDevChain(t, devchain.DefaultConfig())
 
-	wdir := t.TempDir()
-	w := []string{"--wallet.path", wdir, "--wallet.name", "miner"}
-	if code, _, stderr := sn27(t, append([]string{"wallet", "create", "--no-password"}, w...)...); code != 0 {
-		t.Fatal(stderr)
-	}
-	_, out, _ := sn27(t, append([]string{"wallet", "show", "--json"}, w...)...)
-	var show struct{ Hotkey string }
-	_ = json.Unmarshal([]byte(out), &show)
-
-	c := chaintest.Connect(t, ws)
-	netuid := chaintest.NewSubnet(t, c)
-	alice, dave := chaintest.Dev(t, "//Alice"), chaintest.Dev(t, "//Dave")
-	if _, err := c.BurnedRegister(ctx, dave, netuid, keys.Hotkey(show.Hotkey)); err != nil {
-		t.Fatal(err)
-	}
+	w, hotkey, netuid := registeredMinerWallet(ctx, t, ws)
+	alice := chaintest.Dev(t, "//Alice")
 
 	port := freePort(t)
 	mctx, stopMiner := context.WithCancel(ctx)
@@ -84,13 +72,13 @@ func TestMinerAnswersPolkadotJSClient(t *testing.T) {
 	req.ChallengeHash, req.ChallengeSalt, req.ChallengeMode = ch.Hash, ch.Salt, ch.Mode
 	req.ChallengeChars, req.ChallengeMask, req.ChallengeDifficulty = ch.Chars, ch.Mask, int64(ch.Difficulty)
 	d, _ := dendrite.New(alice, dendrite.Config{})
-	body, h, err := d.Prepare(dendrite.Target{IP: "127.0.0.1", Port: port, Hotkey: keys.Hotkey(show.Hotkey)}, req, 20*time.Second)
+	body, h, err := d.Prepare(dendrite.Target{IP: "127.0.0.1", Port: port, Hotkey: hotkey}, req, 20*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	nonce := time.Now().UnixNano()
 	uuid := "0b9e1c2a-ea3f-11ef-9d7c-0242ac120002"
-	msg := protocol.SignedMessage(nonce, alice.SS58(), show.Hotkey, uuid, protocol.EmptyBodyHash)
+	msg := protocol.SignedMessage(nonce, alice.SS58(), string(hotkey), uuid, protocol.EmptyBodyHash)
 	_, sig, err := polkadotjs.Sign(ctx, "//Alice", msg)
 	if err != nil {
 		t.Fatal(err)
@@ -142,19 +130,7 @@ func TestMinerStartErrorsSayTheFix(t *testing.T) {
 	_, ws, _ := chaintest.ServeDevChain(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	wdir := t.TempDir()
-	w := []string{"--wallet.path", wdir, "--wallet.name", "miner"}
-	if code, _, stderr := sn27(t, append([]string{"wallet", "create", "--no-password"}, w...)...); code != 0 {
-		t.Fatal(stderr)
-	}
-	_, out, _ := sn27(t, append([]string{"wallet", "show", "--json"}, w...)...)
-	var show struct{ Hotkey string }
-	_ = json.Unmarshal([]byte(out), &show)
-	c := chaintest.Connect(t, ws)
-	netuid := chaintest.NewSubnet(t, c)
-	if _, err := c.BurnedRegister(ctx, chaintest.Dev(t, "//Dave"), netuid, keys.Hotkey(show.Hotkey)); err != nil {
-		t.Fatal(err)
-	}
+	w, _, netuid := registeredMinerWallet(ctx, t, ws)
 	for _, tt := range []struct {
 		netuid string
 		want   []string
@@ -176,4 +152,27 @@ func TestMinerStartErrorsSayTheFix(t *testing.T) {
 			t.Errorf("miner on netuid %s blames registration: %q", tt.netuid, stderr)
 		}
 	}
+}
+
+// registeredMinerWallet creates a miner wallet (no password) with sn27
+// wallet create, makes a subnet on the dev chain at ws and registers the
+// wallet's hotkey there (coldkey //Dave). It returns the wallet flags, the
+// hotkey and the netuid.
+func registeredMinerWallet(ctx context.Context, t *testing.T, ws string) ([]string, keys.Hotkey, chain.NetUID) {
+	t.Helper()
+	w := []string{"--wallet.path", t.TempDir(), "--wallet.name", "miner"}
+	if code, _, stderr := sn27(t, append([]string{"wallet", "create", "--no-password"}, w...)...); code != 0 {
+		t.Fatal(stderr)
+	}
+	_, out, _ := sn27(t, append([]string{"wallet", "show", "--json"}, w...)...)
+	var show struct{ Hotkey keys.Hotkey }
+	if err := json.Unmarshal([]byte(out), &show); err != nil || show.Hotkey == "" {
+		t.Fatalf("wallet show --json: %q, %v", out, err)
+	}
+	c := chaintest.Connect(t, ws)
+	netuid := chaintest.NewSubnet(t, c)
+	if _, err := c.BurnedRegister(ctx, chaintest.Dev(t, "//Dave"), netuid, show.Hotkey); err != nil {
+		t.Fatal(err)
+	}
+	return w, show.Hotkey, netuid
 }
