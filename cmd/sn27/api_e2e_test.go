@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sn27/sn27/internal/allocation"
+	"github.com/sn27/sn27/internal/chain"
 	"github.com/sn27/sn27/internal/chain/chaintest"
 	"github.com/sn27/sn27/internal/chain/devchain"
 	"github.com/sn27/sn27/internal/docker"
@@ -50,7 +51,15 @@ type minerEnv struct {
 	Miner     string   // the miner's hotkey (SS58)
 	SSHPort   int      // the port the allocation's sshd is published on
 	Docker    *docker.Client
-	Alloc     *allocation.Manager
+	Alloc     *allocation.Manager // the running miner's
+
+	t         *testing.T
+	acfg      allocation.Config
+	chain     *chain.Client
+	hotkey    *keys.Pair
+	hw        hwspec.Config
+	axonPort  int
+	stopMiner func()
 }
 
 // newMinerEnv builds the environment of the renter and API end-to-end tests.
@@ -92,54 +101,19 @@ func newMinerEnv(ctx context.Context, t *testing.T) *minerEnv {
 	}
 
 	// The miner, with allocation.
-	sshPort := freePort(t)
 	acfg := allocation.DefaultConfig()
-	acfg.DataDir, acfg.SSHPort = t.TempDir(), sshPort
+	acfg.DataDir, acfg.SSHPort = t.TempDir(), freePort(t)
 	hw := hwspec.DefaultConfig()
 	hw.NvidiaSMI = ""
 	specs := hwspec.New(hw, dc)
-	am, err := allocation.New(acfg, dc, specs, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := am.Reconcile(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mcfg := miner.DefaultConfig()
-	mcfg.NetUID = netuid
-	mcfg.AxonIP, mcfg.AxonPort, mcfg.ExternalIP = "127.0.0.1", ln.Addr().(*net.TCPAddr).Port, "127.0.0.1"
-	log := slog.New(slog.NewTextHandler(t.Output(), nil))
-	mn, err := miner.New(mcfg, miner.Deps{Hotkey: eve, Chain: c, Solver: miner.NativeSolver{Solver: &pow.Solver{}}, Registry: prometheus.NewRegistry(),
-		Listener: ln, Specs: hwspec.New(hw, nil), Allocator: am, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mctx, stopMiner := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- mn.Run(mctx) }()
-	var once sync.Once
-	t.Cleanup(func() {
-		once.Do(func() {
-			stopMiner()
-			if err := <-errc; err != nil {
-				t.Errorf("miner Run: %v", err)
-			}
-			am.Close()
-		})
-	})
-	select {
-	case <-mn.Ready():
-	case err := <-errc:
-		t.Fatalf("miner Run: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("miner never became ready")
-	}
+	dc.SetDiskDir(filepath.Join(acfg.DataDir, "volumes"))
+	dc.SetOwner(acfg.DataDir) // leftovers of other tests on this daemon are theirs
+	e := &minerEnv{WS: ws, NetUID: uint16(netuid), WalletArg: w, Miner: string(eve.Hotkey()), SSHPort: acfg.SSHPort, Docker: dc,
+		t: t, acfg: acfg, chain: c, hotkey: eve, hw: hw, axonPort: freePort(t)}
+	e.startMiner(ctx)
 	t.Cleanup(func() { // never leave a container behind
-		if rec, ok := am.Active(); ok {
+		e.stopMiner()
+		if rec, ok := e.Alloc.Active(); ok {
 			_ = dc.Remove(context.Background(), rec.ContainerID)
 		}
 	})
@@ -159,8 +133,62 @@ func newMinerEnv(ctx context.Context, t *testing.T) *minerEnv {
 		t.Fatal(err)
 	}
 	st.Close()
-	return &minerEnv{WS: ws, NetUID: uint16(netuid), WalletArg: w, DataDir: dataDir, Miner: string(eve.Hotkey()),
-		SSHPort: sshPort, Docker: dc, Alloc: am}
+	e.DataDir = dataDir
+	return e
+}
+
+// startMiner runs the miner (a new allocation component on the same data
+// dir, reconciled with Docker, and the axon on the same port).
+func (e *minerEnv) startMiner(ctx context.Context) {
+	t := e.t
+	t.Helper()
+	am, err := allocation.New(e.acfg, e.Docker, hwspec.New(e.hw, e.Docker), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := am.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var ln net.Listener
+	for i := 0; ; i++ { // the previous miner's port may take a moment to free
+		if ln, err = net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(e.axonPort)); err == nil || i == 50 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	mcfg := miner.DefaultConfig()
+	mcfg.NetUID = chain.NetUID(e.NetUID)
+	mcfg.AxonIP, mcfg.AxonPort, mcfg.ExternalIP = "127.0.0.1", e.axonPort, "127.0.0.1"
+	log := slog.New(slog.NewTextHandler(t.Output(), nil))
+	mn, err := miner.New(mcfg, miner.Deps{Hotkey: e.hotkey, Chain: e.chain, Solver: miner.NativeSolver{Solver: &pow.Solver{}}, Registry: prometheus.NewRegistry(),
+		Listener: ln, Specs: hwspec.New(e.hw, nil), Allocator: am, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mctx, stop := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- mn.Run(mctx) }()
+	var once sync.Once
+	e.Alloc = am
+	e.stopMiner = func() {
+		once.Do(func() {
+			stop()
+			if err := <-errc; err != nil {
+				t.Errorf("miner Run: %v", err)
+			}
+			am.Close()
+		})
+	}
+	select {
+	case <-mn.Ready():
+	case err := <-errc:
+		t.Fatalf("miner Run: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("miner never became ready")
+	}
 }
 
 // writeClientCA writes a CA certificate to dir/clients-ca.pem and returns its

@@ -45,6 +45,12 @@ func apiErr(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, renter.ErrInvalid):
+		return fmt.Errorf("%w: %w", api.ErrInvalid, err)
+	case errors.Is(err, renter.ErrUnknownHotkey):
+		return fmt.Errorf("%w: %w", api.ErrUnknownHotkey, err)
+	case errors.Is(err, renter.ErrAlreadyAllocated):
+		return fmt.Errorf("%w: %w", api.ErrAlreadyAllocated, err)
 	case errors.Is(err, renter.ErrNoMatch):
 		return fmt.Errorf("%w: %w", api.ErrNoMatch, err)
 	case errors.Is(err, renter.ErrNotAllocated):
@@ -100,4 +106,17 @@ func (o renterOps) Allocations(ctx context.Context) ([]api.AllocationInfo, error
 
 func (o renterOps) Action(ctx context.Context, hotkey, action, sshKey string) error {
 	return apiErr(o.s.Action(ctx, hotkey, action, sshKey))
+}
+
+func (o renterOps) Check(ctx context.Context, hotkey string) (api.MinerStatus, error) {
+	st, err := o.s.Check(ctx, hotkey)
+	return api.MinerStatus{Held: st.Held, State: st.State, Deadline: st.Deadline}, apiErr(err)
+}
+
+func (o renterOps) Forget(ctx context.Context, hotkey, reason string) error {
+	return apiErr(o.s.Forget(ctx, hotkey, reason))
+}
+
+func (o renterOps) Ended(ctx context.Context, hotkey string) (string, bool, error) {
+	return o.s.Ended(ctx, hotkey)
 }

@@ -47,6 +47,13 @@ func (f *fakeAPIOps) AllocateHotkey(context.Context, string, api.Request) (api.A
 func (f *fakeAPIOps) Deallocate(context.Context, string) error                  { return api.ErrNotAllocated }
 func (f *fakeAPIOps) Allocations(context.Context) ([]api.AllocationInfo, error) { return nil, nil }
 func (f *fakeAPIOps) Action(context.Context, string, string, string) error      { return nil }
+func (f *fakeAPIOps) Check(context.Context, string) (api.MinerStatus, error) {
+	return api.MinerStatus{}, api.ErrNotAllocated
+}
+func (f *fakeAPIOps) Forget(context.Context, string, string) error { return nil }
+func (f *fakeAPIOps) Ended(context.Context, string) (string, bool, error) {
+	return "", false, nil
+}
 
 // writeServerCert writes a self-signed certificate for 127.0.0.1 and returns
 // the cert and key paths and a pool trusting it.

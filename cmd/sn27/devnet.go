@@ -22,6 +22,8 @@ func newDevnetCmd() *cobra.Command {
 and stake a validator and --miners miners, and run them on loopback (each miner on its own address,
 127.0.0.11, 127.0.0.12, ...) with short schedules, so challenge rounds and weights happen within a
 minute. Miners get different simulated solve delays, so the ranking is visible in the metagraph.
+With Docker and the allocation image (sn27 miner image build) the miners also rent out
+containers, miner i with SSH on --ssh.port + i; the printed commands rent one, log in and end it.
 Ctrl-C stops everything; running it again continues from the data dir.`,
 		Example: `  sn27 devnet
   sn27 devnet --miners 5 --block-time 500ms --data.dir /tmp/devnet`,
@@ -40,6 +42,7 @@ Ctrl-C stops everything; running it again continues from the data dir.`,
 	f.StringVar(&cfg.DataDir, "data.dir", cfg.DataDir, "where the devnet keeps chain state, wallets and histories")
 	f.IntVar(&chainPort, "chain.port", 9944, "dev chain RPC port on 127.0.0.1")
 	f.IntVar(&cfg.AxonPort, "axon.port", cfg.AxonPort, "miners' axon port (each miner has its own loopback address)")
+	f.IntVar(&cfg.SSHPort, "ssh.port", cfg.SSHPort, "rentals' SSH port of miner 0 (miner i: this + i; 0: no rentals)")
 	f.StringVar(&cfg.DashboardAddr, "dashboard.addr", cfg.DashboardAddr, "where the validator's dashboard listens (empty: off)")
 	lf.register(f)
 	return cmd

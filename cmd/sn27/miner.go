@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sn27/sn27/internal/allocation"
 	"github.com/sn27/sn27/internal/chain"
@@ -17,6 +19,43 @@ import (
 	"github.com/sn27/sn27/internal/miner"
 	"github.com/sn27/sn27/internal/wallet"
 )
+
+// allocLimitFlags are the limits a rental gets when its request gives none.
+type allocLimitFlags struct {
+	cpus           int64
+	ramGB, diskGB  float64
+	allowAllGPUs   bool
+	readyTimeout   time.Duration
+	maxTimelineMin int64
+}
+
+func (l *allocLimitFlags) register(f *pflag.FlagSet, d allocation.Config) {
+	f.Int64Var(&l.cpus, "allocation.default_cpus", d.DefaultCPUs, "CPUs of a rental whose request gives none")
+	f.Float64Var(&l.ramGB, "allocation.default_ram_gb", float64(d.DefaultRAMBytes)/(1<<30), "RAM (GiB) of a rental whose request gives none")
+	f.Float64Var(&l.diskGB, "allocation.default_disk_gb", float64(d.DefaultDiskBytes)/(1<<30), "size (GiB) of /data of a rental whose request gives none")
+	f.BoolVar(&l.allowAllGPUs, "allocation.allow_all_gpus", false, "let a request with gpu.count -1 have every GPU (refused otherwise)")
+	f.DurationVar(&l.readyTimeout, "allocation.ready_timeout", d.ReadyTimeout, "how long a new rental's sshd has to answer before the allocation is given up")
+	f.Int64Var(&l.maxTimelineMin, "allocation.max_timeline", int64(d.MaxTimeline/time.Minute), "longest rental accepted, in minutes")
+}
+
+func (l *allocLimitFlags) apply(c *allocation.Config) error {
+	const maxGB = 1 << 20 // 1 PiB: far beyond any machine, far below an overflow
+	switch {
+	case l.cpus < 1 || l.cpus > 4096:
+		return fmt.Errorf("--allocation.default_cpus %d: want 1..4096", l.cpus)
+	case !(l.ramGB >= 0.0625 && l.ramGB <= maxGB):
+		return fmt.Errorf("--allocation.default_ram_gb %v: want 0.0625..%d", l.ramGB, maxGB)
+	case !(l.diskGB >= 0.0625 && l.diskGB <= maxGB):
+		return fmt.Errorf("--allocation.default_disk_gb %v: want 0.0625..%d", l.diskGB, maxGB)
+	case l.readyTimeout < time.Second || l.readyTimeout > 10*time.Minute:
+		return fmt.Errorf("--allocation.ready_timeout %v: want 1s..10m", l.readyTimeout)
+	case l.maxTimelineMin < 1 || l.maxTimelineMin > 10*365*24*60:
+		return fmt.Errorf("--allocation.max_timeline %d: want 1..%d minutes", l.maxTimelineMin, 10*365*24*60)
+	}
+	c.DefaultCPUs, c.DefaultRAMBytes, c.DefaultDiskBytes = l.cpus, int64(l.ramGB*(1<<30)), int64(l.diskGB*(1<<30))
+	c.AllowAllGPUs, c.ReadyTimeout, c.MaxTimeline = l.allowAllGPUs, l.readyTimeout, time.Duration(l.maxTimelineMin)*time.Minute
+	return nil
+}
 
 func newMinerCmd() *cobra.Command {
 	var (
@@ -28,6 +67,7 @@ func newMinerCmd() *cobra.Command {
 		configFile  string
 		metricsPort int
 		alloc       = allocation.DefaultConfig()
+		allocLimits allocLimitFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "miner",
@@ -86,6 +126,13 @@ object keyed by flag name), else defaults.`,
 				if alloc.DataDir, err = wallet.ExpandPath(alloc.DataDir); err != nil {
 					return withCode(exitBadInput, err)
 				}
+				if err := allocLimits.apply(&alloc); err != nil {
+					return withCode(exitBadInput, err)
+				}
+				// /data of each rental is an ext4 image of the requested size;
+				// leftovers are removed only if this miner made them.
+				dc.SetDiskDir(filepath.Join(alloc.DataDir, "volumes"))
+				dc.SetOwner(hot.SS58())
 				m, err := allocation.New(alloc, dc, deps.Specs, log)
 				if err != nil {
 					return err
@@ -128,7 +175,8 @@ object keyed by flag name), else defaults.`,
 	f.DurationVar(&cfg.MetagraphRefresh, "miner.metagraph.refresh", time.Minute, "how often the metagraph copy is refreshed")
 	f.IntVar(&metricsPort, "metrics.port", 0, "serve Prometheus /metrics on this port (0: off)")
 	f.StringVar(&alloc.Image, "allocation.image", alloc.Image, "image of allocation containers (build it with: sn27 miner image build)")
-	f.StringVar(&alloc.DataDir, "miner.data_dir", "~/.sn27/miner", "where the miner keeps its state (the running allocation)")
+	f.StringVar(&alloc.DataDir, "miner.data_dir", "~/.sn27/miner", "where the miner keeps its state (the running allocation) and the rentals' disk images")
+	allocLimits.register(f, alloc)
 	cmd.AddCommand(newMinerImageCmd(), newMinerDoctorCmd())
 	return cmd
 }

@@ -291,6 +291,9 @@ func printAllocation(w io.Writer, a renter.Allocation, r *requestFlags, keyFile 
 		fmt.Fprintf(w, "  password:   %s\n", a.Password)
 	}
 	fmt.Fprintf(w, "  renter key: %s (needed to deallocate; keep it)\n", keyFile)
+	if a.HostKey != "" {
+		fmt.Fprintf(w, "  host key:   %s (pinned in %s)\n", a.HostKey, a.KnownHosts)
+	}
 	fmt.Fprintf(w, "Log in with:\n  %s\n", a.SSHCommand)
 	return nil
 }
@@ -298,7 +301,10 @@ func printAllocation(w io.Writer, a renter.Allocation, r *requestFlags, keyFile 
 // renterError exits with exitFailed (3) when no miner matched or nothing
 // was allocated, 1 on other failures.
 func renterError(err error) error {
-	if errors.Is(err, renter.ErrNoMatch) || errors.Is(err, renter.ErrNotAllocated) {
+	switch {
+	case errors.Is(err, renter.ErrInvalid), errors.Is(err, renter.ErrUnknownHotkey):
+		return withCode(exitBadInput, err)
+	case errors.Is(err, renter.ErrNoMatch), errors.Is(err, renter.ErrNotAllocated), errors.Is(err, renter.ErrAlreadyAllocated):
 		return withCode(exitFailed, err)
 	}
 	return err
@@ -394,15 +400,29 @@ func newRenterListAllocationsCmd() *cobra.Command {
 	var (
 		f      renterFlags
 		asJSON bool
+		check  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "list-allocations",
 		Short: "List this validator's allocations",
+		Long: `List this validator's allocations with their deadlines. Rentals whose deadline has passed are
+ended first (reason expired); with --check each miner is also asked whether it still holds the
+rental, and one that says no is ended (reason miner_lost). The validator does the same check on
+its own every --validator.rentals.every blocks.`,
 		Example: `  sn27 renter list-allocations
-  sn27 renter list-allocations --json`,
+  sn27 renter list-allocations --check --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return f.run(cmd, renterNeeds{}, func(svc *renter.Service) error {
+			return f.run(cmd, renterNeeds{miners: check}, func(svc *renter.Service) error {
+				// Rentals past their deadline end here (the miner has removed
+				// them); with --check each miner is asked too.
+				ended, err := svc.Reconcile(cmd.Context())
+				if err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "warning: %v\n", err)
+				}
+				for _, e := range ended {
+					fmt.Fprintf(cmd.ErrOrStderr(), "ended: %s (%s)\n", e.Hotkey, e.Reason)
+				}
 				as, err := svc.Allocations(cmd.Context())
 				if err != nil {
 					return err
@@ -430,6 +450,7 @@ func newRenterListAllocationsCmd() *cobra.Command {
 	}
 	f.register(cmd.Flags())
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&check, "check", false, "ask each miner whether it still holds the rental (needs the chain and the wallet)")
 	return cmd
 }
 

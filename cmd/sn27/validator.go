@@ -123,6 +123,7 @@ Settings: flags, else SN27_<FLAG> environment variables, else --config FILE (JSO
 	f.Uint64Var(&cfg.SpecsEvery, "validator.specs.every", cfg.SpecsEvery, "blocks between hardware queries")
 	f.Uint64Var(&cfg.SyncEvery, "validator.sync.every", cfg.SyncEvery, "blocks between metagraph syncs")
 	f.Uint64Var(&cfg.WeightsEvery, "validator.weights.every", cfg.WeightsEvery, "blocks between set_weights (weights_rate_limit)")
+	f.Uint64Var(&cfg.RentalsEvery, "validator.rentals.every", cfg.RentalsEvery, "blocks between status checks of allocated miners (still holding the rental?)")
 	f.DurationVar(&cfg.BlockPoll, "validator.block.poll", cfg.BlockPoll, "how often the best block is read")
 	f.BoolVar(&cfg.PerformHardwareQuery, "validator.perform.hardware.query", cfg.PerformHardwareQuery, "ask miners for their Specs on --validator.specs.every (replaces the reference's wandb)")
 	f.StringSliceVar(&cfg.BlacklistHotkeys, "blacklist.hotkeys", nil, "miner hotkeys never challenged (comma-separated)")

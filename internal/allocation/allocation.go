@@ -13,10 +13,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	"github.com/sn27/sn27/internal/docker"
 	"github.com/sn27/sn27/internal/hwspec"
@@ -35,6 +40,8 @@ type Docker interface {
 	Restart(ctx context.Context, id string) error
 	Remove(ctx context.Context, id string) error
 	Inspect(ctx context.Context, id string) (docker.Container, error)
+	EnsureRentalNetwork(ctx context.Context) error
+	RemoveOrphans(ctx context.Context, keep string) ([]string, error)
 }
 
 // Specs reads the machine's hardware report (to refuse what it cannot give).
@@ -47,14 +54,30 @@ type Config struct {
 	DataDir     string        // state file: DataDir/allocation.json
 	Image       string        // --allocation.image
 	SSHPort     int           // --ssh.port
-	MaxTimeline time.Duration // longest rental accepted
+	MaxTimeline time.Duration // longest rental accepted (whole minutes)
 	PidsLimit   int64
 	ShmBytes    int64
+	// Limits of a request that gives none (or zero): a rental never runs
+	// unlimited. DefaultCPUs is capped at the machine's CPUs.
+	DefaultCPUs      int64 // --allocation.default_cpus
+	DefaultRAMBytes  int64 // --allocation.default_ram_gb
+	DefaultDiskBytes int64 // --allocation.default_disk_gb (size of /data)
+	// AllowAllGPUs lets a request with gpu.count -1 have every GPU
+	// (--allocation.allow_all_gpus); otherwise -1 is refused.
+	AllowAllGPUs bool
+	// Network is the Docker network rentals join; the miner owns it and
+	// drops its traffic to the host's own addresses. "" uses Docker's
+	// default bridge (no isolation: tests only).
+	Network string
+	// ReadyTimeout bounds the wait for the container's SSH banner before
+	// Allocate answers.
+	ReadyTimeout time.Duration
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{Image: docker.DefaultImage, SSHPort: 4444, MaxTimeline: 30 * 24 * time.Hour, PidsLimit: 4096, ShmBytes: 1 << 30}
+	return Config{Image: docker.DefaultImage, SSHPort: 4444, MaxTimeline: 30 * 24 * time.Hour, PidsLimit: 4096, ShmBytes: 1 << 30,
+		DefaultCPUs: 1, DefaultRAMBytes: 2 << 30, DefaultDiskBytes: 10 << 30, Network: docker.RentalNetwork, ReadyTimeout: 30 * time.Second}
 }
 
 // Manager owns the allocation. One mutex serialises every request.
@@ -69,6 +92,7 @@ type Manager struct {
 	st     state
 	timer  *time.Timer
 	closed bool
+	netErr error // why the rental network is not isolated (nil: it is)
 }
 
 // New loads the persisted state. Call Reconcile before serving.
@@ -91,12 +115,37 @@ func (m *Manager) path() string { return filepath.Join(m.cfg.DataDir, "allocatio
 // SetClock replaces time.Now (tests).
 func (m *Manager) SetClock(now func() time.Time) { m.now = now }
 
-// Reconcile brings the saved allocation and Docker into agreement: a gone
-// container ends the allocation, a passed deadline removes it, a live one
-// gets its expiry timer back.
+// Reconcile brings the saved allocation and Docker into agreement: it
+// makes the isolated rental network, ends an allocation whose container is
+// gone, removes one whose deadline passed, gives a live one its expiry
+// timer back, and removes every container, volume and disk image of ours
+// that belongs to no allocation (left by a crash or an outside removal).
 func (m *Manager) Reconcile(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.cfg.Network != "" {
+		if m.netErr = m.docker.EnsureRentalNetwork(ctx); m.netErr != nil {
+			m.log.Error("rental network isolation unavailable; allocations are refused until it works (sn27 miner doctor)", "err", m.netErr)
+		}
+	}
+	if err := m.reconcileActiveLocked(ctx); err != nil {
+		return err
+	}
+	keep := ""
+	if m.st.Active != nil {
+		keep = m.st.Active.ContainerID
+	}
+	removed, err := m.docker.RemoveOrphans(ctx, keep)
+	for _, r := range removed {
+		m.log.Warn("removed a rental leftover that belongs to no allocation", "object", r)
+	}
+	if err != nil {
+		return fmt.Errorf("remove rental leftovers: %w", err)
+	}
+	return nil
+}
+
+func (m *Manager) reconcileActiveLocked(ctx context.Context) error {
 	r := m.st.Active
 	if r == nil {
 		return nil
@@ -193,7 +242,7 @@ func (m *Manager) clearLocked() error {
 }
 
 // answer sets Allocate.output.
-func answer(req *protocol.Allocate, v map[string]any) error {
+func answer(req *protocol.Allocate, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -204,6 +253,17 @@ func answer(req *protocol.Allocate, v map[string]any) error {
 
 func refuse(req *protocol.Allocate, format string, args ...any) error {
 	return answer(req, map[string]any{"status": false, "message": fmt.Sprintf(format, args...)})
+}
+
+// Refusal reasons, in the answer's "reason" field beside SN27's status and
+// message, so that a renter can tell its own mistakes from the miner's state.
+const (
+	ReasonInvalid          = "invalid_request"   // the request itself is wrong: fix it
+	ReasonAlreadyAllocated = "already_allocated" // the machine is rented
+)
+
+func refuseWith(req *protocol.Allocate, reason, format string, args ...any) error {
+	return answer(req, map[string]any{"status": false, "message": fmt.Sprintf(format, args...), "reason": reason})
 }
 
 // Allocate serves one Allocate synapse from validator.
@@ -218,21 +278,20 @@ func (m *Manager) Allocate(ctx context.Context, validator keys.Hotkey, req *prot
 			return refuse(req, "no allocation of this public key")
 		}
 		return m.actionLocked(ctx, req)
-	case req.Checking && req.Timeline > 0:
+	case req.Checking && req.Timeline != 0:
+		if reason := m.invalidLocked(req); reason != "" {
+			return refuseWith(req, ReasonInvalid, "%s", reason)
+		}
 		if active != nil {
-			return refuse(req, "already allocated")
+			return refuseWith(req, ReasonAlreadyAllocated, "already allocated")
 		}
 		if reason := m.cannotLocked(ctx, req); reason != "" {
 			return refuse(req, "%s", reason)
 		}
 		return answer(req, map[string]any{"status": true})
 	case req.Checking:
-		if !samePEM {
-			return answer(req, map[string]any{"status": false})
-		}
-		c, err := m.docker.Inspect(ctx, active.ContainerID)
-		return answer(req, map[string]any{"status": err == nil && c.State == "running"})
-	case req.Timeline > 0:
+		return m.checkLocked(ctx, req, samePEM)
+	case req.Timeline != 0:
 		return m.allocateLocked(ctx, validator, req)
 	default: // deallocate
 		if active == nil {
@@ -249,6 +308,139 @@ func (m *Manager) Allocate(ctx context.Context, validator keys.Hotkey, req *prot
 	}
 }
 
+// checkLocked answers "do you still hold the rental of this key?": status
+// true while its container exists (running or paused), with the container's
+// state and the rental's deadline (fields SN27's Python renters ignore). A
+// container that vanished ends the allocation here and now.
+func (m *Manager) checkLocked(ctx context.Context, req *protocol.Allocate, samePEM bool) error {
+	if !samePEM {
+		return answer(req, protocol.AllocationCheck{Status: false, Message: "no rental of this public key"})
+	}
+	active := m.st.Active
+	c, err := m.docker.Inspect(ctx, active.ContainerID)
+	if errors.Is(err, docker.ErrNotFound) {
+		m.log.Warn("allocated container is gone; ending the allocation", "container", active.Name)
+		if err := m.clearLocked(); err != nil {
+			return err
+		}
+		if _, err := m.docker.RemoveOrphans(ctx, ""); err != nil {
+			m.log.Error("remove the lost rental's volume", "err", err)
+		}
+		return answer(req, protocol.AllocationCheck{Status: false, Message: "the rental's container is gone"})
+	}
+	if err != nil {
+		return fmt.Errorf("inspect allocated container: %w", err)
+	}
+	return answer(req, protocol.AllocationCheck{Status: true, State: c.State, Deadline: active.Deadline.UTC().Format(time.RFC3339)})
+}
+
+// invalidLocked says what is wrong with the request itself ("" = nothing),
+// before any arithmetic on its numbers.
+func (m *Manager) invalidLocked(req *protocol.Allocate) string {
+	maxMinutes := int64(m.cfg.MaxTimeline / time.Minute)
+	if req.Timeline < 1 || req.Timeline > maxMinutes {
+		return fmt.Sprintf("timeline %d minutes is outside 1..%d", req.Timeline, maxMinutes)
+	}
+	r, err := req.Requirement()
+	if err != nil {
+		return err.Error()
+	}
+	switch {
+	case r.CPU.Count < 0:
+		return fmt.Sprintf("cpu.count %d is negative", r.CPU.Count)
+	case r.RAM.Capacity < 0:
+		return fmt.Sprintf("ram.capacity %d is negative", r.RAM.Capacity)
+	case r.HardDisk.Capacity < 0:
+		return fmt.Sprintf("hard_disk.capacity %d is negative", r.HardDisk.Capacity)
+	case r.GPU.Capacity < 0:
+		return fmt.Sprintf("gpu.capacity %d is negative", r.GPU.Capacity)
+	case r.GPU.Count < -1:
+		return fmt.Sprintf("gpu.count %d is negative", r.GPU.Count)
+	case r.GPU.Count == -1 && !m.cfg.AllowAllGPUs:
+		return "gpu.count -1 asks for every GPU, which this miner does not allow; ask for a number"
+	case r.RAM.Capacity > 0 && r.RAM.Capacity < 64<<20:
+		return fmt.Sprintf("ram.capacity %d bytes is below 64 MiB", r.RAM.Capacity)
+	}
+	dr, err := req.Docker()
+	if err != nil {
+		return err.Error()
+	}
+	if key := strings.TrimSpace(dr.SSHKey); key != "" {
+		if strings.ContainsAny(key, "\r\n") {
+			return "ssh_key: want one OpenSSH public key line"
+		}
+		if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(key)); err != nil {
+			return fmt.Sprintf("ssh_key: not an OpenSSH public key: %v", err)
+		}
+	}
+	if strings.TrimSpace(dr.Dockerfile) != "" {
+		return "custom dockerfiles are not run on this miner; the allocation image is fixed"
+	}
+	if _, err := ParseRenterKey(req.PublicKey); err != nil && req.PublicKey != "" {
+		return err.Error()
+	}
+	return ""
+}
+
+// withDefaults fills the limits a request left out with the miner's.
+func (m *Manager) withDefaults(r protocol.DeviceRequirement) protocol.DeviceRequirement {
+	if r.CPU.Count == 0 {
+		r.CPU.Count = min(max(m.cfg.DefaultCPUs, 1), int64(runtime.NumCPU()))
+	}
+	if r.RAM.Capacity == 0 {
+		r.RAM.Capacity = m.cfg.DefaultRAMBytes
+	}
+	if r.HardDisk.Capacity == 0 {
+		r.HardDisk.Capacity = m.cfg.DefaultDiskBytes
+	}
+	return r
+}
+
+// waitSSH waits until 127.0.0.1:port answers with an SSH identification
+// line.
+func waitSSH(ctx context.Context, port int, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	var last error
+	for {
+		last = sshBanner(ctx, addr)
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sshd on port %d did not answer within %v: %w", port, timeout, last)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func sshBanner(ctx context.Context, addr string) error {
+	var d net.Dialer
+	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	c, err := d.DialContext(dctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	buf := make([]byte, 0, 256)
+	tmp := make([]byte, 256)
+	for len(buf) < 256 {
+		n, err := c.Read(tmp)
+		buf = append(buf, tmp[:n]...)
+		if strings.Contains(string(buf), "SSH-2.0-") {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("no ssh banner: %w", err)
+		}
+	}
+	return errors.New("no ssh banner")
+}
+
 func sameKey(a, b string) bool {
 	return strings.TrimSpace(a) == strings.TrimSpace(b) && strings.TrimSpace(a) != ""
 }
@@ -262,6 +454,9 @@ func (m *Manager) cannotLocked(ctx context.Context, req *protocol.Allocate) stri
 	if ok, err := m.docker.ImageExists(ctx, m.cfg.Image); err != nil || !ok {
 		return fmt.Sprintf("allocation image %s is missing on this miner", m.cfg.Image)
 	}
+	if m.netErr != nil {
+		return "network isolation of rentals is unavailable on this miner"
+	}
 	r, err := req.Requirement()
 	if err != nil {
 		return err.Error()
@@ -271,8 +466,12 @@ func (m *Manager) cannotLocked(ctx context.Context, req *protocol.Allocate) stri
 		if err != nil {
 			return "cannot read this machine's specs"
 		}
+		gpus := r.GPU.Count
+		if gpus < 0 {
+			gpus = 0 // every GPU there is: no minimum
+		}
 		if ok, why := rep.Meets(hwspec.Requirement{
-			CPUCount: r.CPU.Count, GPUCount: r.GPU.Count, GPUCapacityMiB: r.GPU.Capacity, GPUType: r.GPU.Type,
+			CPUCount: r.CPU.Count, GPUCount: gpus, GPUCapacityMiB: r.GPU.Capacity, GPUType: r.GPU.Type,
 			DiskBytes: r.HardDisk.Capacity, RAMBytes: r.RAM.Capacity,
 		}); !ok {
 			return "request exceeds this machine: " + why
@@ -282,33 +481,35 @@ func (m *Manager) cannotLocked(ctx context.Context, req *protocol.Allocate) stri
 }
 
 func (m *Manager) allocateLocked(ctx context.Context, validator keys.Hotkey, req *protocol.Allocate) error {
+	if reason := m.invalidLocked(req); reason != "" {
+		return refuseWith(req, ReasonInvalid, "%s", reason)
+	}
 	if m.st.Active != nil {
-		return refuse(req, "already allocated")
+		return refuseWith(req, ReasonAlreadyAllocated, "already allocated")
 	}
 	pub, err := ParseRenterKey(req.PublicKey)
 	if err != nil {
-		return refuse(req, "%v", err)
+		return refuseWith(req, ReasonInvalid, "%v", err)
 	}
 	dr, err := req.Docker()
 	if err != nil {
-		return refuse(req, "%v", err)
+		return refuseWith(req, ReasonInvalid, "%v", err)
 	}
-	if strings.TrimSpace(dr.Dockerfile) != "" {
-		return refuse(req, "custom dockerfiles are not run on this miner; the allocation image is fixed")
-	}
-	timeline := time.Duration(req.Timeline) * time.Minute
-	if req.Timeline < 0 || timeline > m.cfg.MaxTimeline {
-		return refuse(req, "timeline %d minutes is outside 1..%d", req.Timeline, int(m.cfg.MaxTimeline.Minutes()))
-	}
+	timeline := time.Duration(req.Timeline) * time.Minute // 1..MaxTimeline: checked above
 	if reason := m.cannotLocked(ctx, req); reason != "" {
 		return refuse(req, "%s", reason)
 	}
-	r, _ := req.Requirement()
+	asked, _ := req.Requirement()
+	r := m.withDefaults(asked)
 	password := ""
 	if strings.TrimSpace(dr.SSHKey) == "" {
 		if password, err = newPassword(20); err != nil {
 			return err
 		}
+	}
+	hostKey, hostPub, err := docker.NewHostKey()
+	if err != nil {
+		return fmt.Errorf("make the rental's ssh host key: %w", err)
 	}
 	sum := sha256.Sum256([]byte(strings.TrimSpace(req.PublicKey)))
 	id := hex.EncodeToString(sum[:6]) + fmt.Sprint(m.now().Unix()%100000)
@@ -322,35 +523,46 @@ func (m *Manager) allocateLocked(ctx context.Context, validator keys.Hotkey, req
 		},
 		SSHHostPort:   m.cfg.SSHPort,
 		Volume:        name,
+		Network:       m.cfg.Network,
 		AuthorizedKey: strings.TrimSpace(dr.SSHKey),
 		RootPassword:  password,
+		HostKey:       hostKey,
 	}
 	cid, warnings, err := m.docker.Create(ctx, spec)
 	if err != nil {
 		m.log.Error("create allocation container", "err", err)
 		return refuse(req, "could not start the container: %v", err)
 	}
+	// Ready means ready: the renter gets the answer once sshd answers.
+	if err := waitSSH(ctx, m.cfg.SSHPort, m.cfg.ReadyTimeout); err != nil {
+		m.log.Error("allocation container not reachable by ssh; removing it", "container", name, "err", err)
+		if rerr := m.docker.Remove(context.WithoutCancel(ctx), cid); rerr != nil {
+			m.log.Error("remove unreachable allocation container", "err", rerr)
+		}
+		return refuse(req, "the container's ssh did not come up: %v", err)
+	}
 	for _, w := range warnings {
 		m.log.Warn("allocation limit not applied", "warning", w)
 	}
 	rec := &Record{
 		Renter: req.PublicKey, Validator: string(validator), ContainerID: cid, Name: name, Volume: name,
-		SSHPort: m.cfg.SSHPort, SSHKey: spec.AuthorizedKey, Created: m.now(), Deadline: m.now().Add(timeline), Requirement: r,
+		SSHPort: m.cfg.SSHPort, SSHKey: spec.AuthorizedKey, HostKey: hostPub, Created: m.now(), Deadline: m.now().Add(timeline), Requirement: r,
 	}
 	next := m.st
 	next.Active = rec
 	if err := saveState(m.path(), next); err != nil {
-		_ = m.docker.Remove(ctx, cid) // never run a container we could lose track of
+		_ = m.docker.Remove(context.WithoutCancel(ctx), cid) // never run a container we could lose track of
 		return err
 	}
 	m.st = next
 	m.scheduleLocked()
-	info, err := EncryptCredentials(pub, Credentials{Username: "root", Password: password, Port: m.cfg.SSHPort})
+	info, err := EncryptCredentials(pub, Credentials{Username: "root", Password: password, Port: m.cfg.SSHPort, HostKey: hostPub})
 	if err != nil {
 		return err
 	}
-	m.log.Info("allocated", "container", name, "validator", validator, "minutes", req.Timeline, "warnings", len(warnings))
-	return answer(req, map[string]any{"status": true, "info": info, "warnings": warnings})
+	m.log.Info("allocated", "container", name, "validator", validator, "minutes", req.Timeline, "cpus", r.CPU.Count,
+		"ram", r.RAM.Capacity, "disk", r.HardDisk.Capacity, "warnings", len(warnings))
+	return answer(req, map[string]any{"status": true, "info": info, "warnings": warnings, "deadline": rec.Deadline.UTC().Format(time.RFC3339)})
 }
 
 func (m *Manager) actionLocked(ctx context.Context, req *protocol.Allocate) error {

@@ -57,6 +57,10 @@ type Credentials struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
 	Port     int    `json:"port"`
+	// HostKey is the container's SSH host key ("ssh-ed25519 AAAA…"), made
+	// for this rental, so the first login can be verified. SN27's Python
+	// renters ignore it.
+	HostKey string `json:"host_key,omitempty"`
 }
 
 // EncryptCredentials returns base64(RSA-OAEP(SHA-256, MGF1-SHA-256, no

@@ -20,7 +20,8 @@ type Record struct {
 	Name        string                     `json:"container_name"`
 	Volume      string                     `json:"volume"`
 	SSHPort     int                        `json:"ssh_port"`
-	SSHKey      string                     `json:"ssh_key,omitempty"` // current authorized key (public)
+	SSHKey      string                     `json:"ssh_key,omitempty"`  // current authorized key (public)
+	HostKey     string                     `json:"host_key,omitempty"` // the container's SSH host key (public line)
 	Created     time.Time                  `json:"created"`
 	Deadline    time.Time                  `json:"deadline"`
 	Requirement protocol.DeviceRequirement `json:"requirement"`

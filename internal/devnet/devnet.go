@@ -20,10 +20,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sn27/sn27/internal/allocation"
 	"github.com/sn27/sn27/internal/chain"
 	"github.com/sn27/sn27/internal/chain/devchain"
 	"github.com/sn27/sn27/internal/dashboard"
 	"github.com/sn27/sn27/internal/dendrite"
+	"github.com/sn27/sn27/internal/docker"
 	"github.com/sn27/sn27/internal/hwspec"
 	"github.com/sn27/sn27/internal/keys"
 	"github.com/sn27/sn27/internal/miner"
@@ -46,6 +48,10 @@ type Config struct {
 	// Delays are the simulated extra solve times of the miners, cycled
 	// (miner i gets Delays[i % len]); they make the ranking visible.
 	Delays []time.Duration
+	// SSHPort is the rentals' SSH port of miner 0; miner i publishes
+	// SSHPort+i. With Docker and the allocation image present the miners
+	// rent out containers; 0 turns rentals off.
+	SSHPort int
 }
 
 // DefaultConfig: 3 miners, 1 s blocks.
@@ -54,6 +60,7 @@ func DefaultConfig() Config {
 		DataDir: "~/.sn27/devnet", Miners: 3, BlockTime: time.Second, ChainAddr: "127.0.0.1:9944", AxonPort: 8091,
 		DashboardAddr: "127.0.0.1:8080",
 		Delays:        []time.Duration{0, 700 * time.Millisecond, 1500 * time.Millisecond, 2500 * time.Millisecond},
+		SSHPort:       4450,
 	}
 }
 
@@ -65,6 +72,12 @@ type Info struct {
 	NetUID     chain.NetUID
 	Validator  keys.Hotkey
 	MinerAxons []string
+	Miners     []keys.Hotkey
+	// Rentals says why the miners do not rent out containers ("" they do,
+	// each on SSHPorts[i]).
+	Rentals  string
+	SSHPorts []int
+	DataDir  string
 }
 
 // state is the devnet's own file (the subnet it created).
@@ -190,7 +203,24 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info, *Ne
 		}
 	}
 
-	// Miners.
+	// Miners, with rentals when Docker and the allocation image are here.
+	rentals := ""
+	switch {
+	case cfg.SSHPort <= 0:
+		rentals = "off (--ssh.port 0)"
+	case cfg.SSHPort+cfg.Miners > 65535:
+		return fmt.Errorf("ssh port %d + %d miners is beyond 65535", cfg.SSHPort, cfg.Miners)
+	default:
+		if c, err := docker.New(ctx); err != nil {
+			rentals = fmt.Sprintf("off: %v", err)
+		} else {
+			if ok, err := c.ImageExists(ctx, docker.DefaultImage); err != nil || !ok {
+				rentals = "off: the allocation image is missing (build it with: sn27 miner image build)"
+			}
+			c.Close()
+		}
+	}
+	n.info.Rentals, n.info.DataDir = rentals, dir
 	for i, w := range minerWallets {
 		hot, err := w.LoadHotkey(ctx)
 		if err != nil {
@@ -206,7 +236,19 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info, *Ne
 		}
 		hw := hwspec.DefaultConfig()
 		hw.NvidiaSMI, hw.DiskPath = "", dir
-		mn, err := miner.New(mcfg, miner.Deps{Hotkey: hot, Chain: n.client, Solver: solver, Log: log.With("miner", i), Specs: hwspec.New(hw, nil)})
+		deps := miner.Deps{Hotkey: hot, Chain: n.client, Solver: solver, Log: log.With("miner", i), Specs: hwspec.New(hw, nil)}
+		if rentals == "" {
+			m, err := n.rentals(ctx, i, hw, deps.Log)
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			deps.Allocator, deps.Specs = m, m.specs
+			mcfg.SSHPort = cfg.SSHPort + i
+			n.info.SSHPorts = append(n.info.SSHPorts, mcfg.SSHPort)
+		}
+		n.info.Miners = append(n.info.Miners, hot.Hotkey())
+		mn, err := miner.New(mcfg, deps)
 		if err != nil {
 			return err
 		}
@@ -282,6 +324,44 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info, *Ne
 	case err := <-errc:
 		return err
 	}
+}
+
+// rentalMiner is a miner's allocation component with its own Docker client.
+type rentalMiner struct {
+	*allocation.Manager
+	dc    *docker.Client
+	specs *hwspec.Reader
+}
+
+func (r rentalMiner) Close() {
+	r.Manager.Close()
+	r.dc.Close()
+}
+
+// rentals makes miner i's allocation component: its state and disk images
+// under the data dir, SSH on SSHPort+i, small default limits.
+func (n *Network) rentals(ctx context.Context, i int, hw hwspec.Config, log *slog.Logger) (rentalMiner, error) {
+	dc, err := docker.New(ctx)
+	if err != nil {
+		return rentalMiner{}, err
+	}
+	acfg := allocation.DefaultConfig()
+	acfg.DataDir = filepath.Join(n.cfg.DataDir, "miner-"+strconv.Itoa(i))
+	acfg.SSHPort = n.cfg.SSHPort + i
+	acfg.DefaultRAMBytes, acfg.DefaultDiskBytes = 512<<20, 1<<30
+	acfg.MaxTimeline = 24 * time.Hour
+	dc.SetDiskDir(filepath.Join(acfg.DataDir, "volumes"))
+	dc.SetOwner(acfg.DataDir)
+	specs := hwspec.New(hw, dc)
+	m, err := allocation.New(acfg, dc, specs, log)
+	if err != nil {
+		dc.Close()
+		return rentalMiner{}, err
+	}
+	if err := m.Reconcile(ctx); err != nil {
+		log.Error("reconcile the miner's rental with docker", "err", err)
+	}
+	return rentalMiner{Manager: m, dc: dc, specs: specs}, nil
 }
 
 // Client returns the devnet's chain client.
@@ -404,7 +484,30 @@ func PrintInfo(w io.Writer, info Info) {
 	for i, a := range info.MinerAxons {
 		fmt.Fprintf(w, "  miner-%d     axon %s\n", i, a)
 	}
-	fmt.Fprintf(w, "  rent one    sn27 renter list-resources --netuid %d --wallet.path %s --wallet.name validator --data.dir %s --subtensor.chain_endpoint %s\n",
+	flags := fmt.Sprintf("--netuid %d --wallet.path %s --wallet.name validator --data.dir %s --subtensor.chain_endpoint %s",
 		info.NetUID, info.Wallets, filepath.Join(filepath.Dir(info.Wallets), "validator"), info.ChainURL)
+	fmt.Fprintf(w, "  resources   sn27 renter list-resources %s\n", flags)
+	if info.Rentals != "" || len(info.Miners) == 0 {
+		fmt.Fprintf(w, "  rentals     %s\n", info.Rentals)
+	} else {
+		for _, c := range RentCommands(info) {
+			fmt.Fprintf(w, "  %-11s %s\n", c[0], c[1])
+		}
+	}
 	fmt.Fprintf(w, "Ctrl-C stops everything; running it again continues from the data dir.\n")
+}
+
+// RentCommands are the commands that rent miner 0 out, log in and end the
+// rental, as PrintInfo prints them ({label, command}).
+func RentCommands(info Info) [][2]string {
+	if info.Rentals != "" || len(info.Miners) == 0 {
+		return nil
+	}
+	flags := fmt.Sprintf("--netuid %d --wallet.path %s --wallet.name validator --data.dir %s --subtensor.chain_endpoint %s",
+		info.NetUID, info.Wallets, filepath.Join(filepath.Dir(info.Wallets), "validator"), info.ChainURL)
+	return [][2]string{
+		{"rent one", fmt.Sprintf("sn27 renter allocate-hotkey %s --cpu.count 1 --ram 512MB --disk 1GB --timeline 30 --ssh-key ~/.ssh/id_ed25519.pub %s", info.Miners[0], flags)},
+		{"log in", "the ssh command it prints (host key pinned; make a key first with ssh-keygen -t ed25519 if you have none)"},
+		{"end it", fmt.Sprintf("sn27 renter deallocate %s %s", info.Miners[0], flags)},
+	}
 }

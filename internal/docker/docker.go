@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -37,6 +38,13 @@ const DefaultImage = "sn27/allocation:bookworm"
 // VolumeLabel marks the volumes Create makes; Remove deletes only those.
 const VolumeLabel = "io.sn27.allocation-volume"
 
+// AllocationLabel marks allocation containers (the allocation manager sets
+// it to "1"); RemoveOrphans removes the ones it is not told to keep.
+const AllocationLabel = "sn27.allocation"
+
+// OwnerLabel carries the owner set with SetOwner.
+const OwnerLabel = "io.sn27.owner"
+
 // DataPath is where the allocation's volume is mounted in the container.
 const DataPath = "/data"
 
@@ -55,6 +63,7 @@ type engine interface {
 	ContainerCreate(ctx context.Context, config *container.Config, hostConfig *container.HostConfig, networkingConfig *network.NetworkingConfig, platform *ocispec.Platform, name string) (container.CreateResponse, error)
 	ContainerStart(ctx context.Context, id string, options container.StartOptions) error
 	ContainerRestart(ctx context.Context, id string, options container.StopOptions) error
+	ContainerStop(ctx context.Context, id string, options container.StopOptions) error
 	ContainerPause(ctx context.Context, id string) error
 	ContainerUnpause(ctx context.Context, id string) error
 	ContainerRemove(ctx context.Context, id string, options container.RemoveOptions) error
@@ -66,7 +75,11 @@ type engine interface {
 	ContainerExecInspect(ctx context.Context, execID string) (container.ExecInspect, error)
 	VolumeCreate(ctx context.Context, options volume.CreateOptions) (volume.Volume, error)
 	VolumeInspect(ctx context.Context, id string) (volume.Volume, error)
+	VolumeList(ctx context.Context, options volume.ListOptions) (volume.ListResponse, error)
 	VolumeRemove(ctx context.Context, id string, force bool) error
+	NetworkCreate(ctx context.Context, name string, options network.CreateOptions) (network.CreateResponse, error)
+	NetworkInspect(ctx context.Context, id string, options network.InspectOptions) (network.Inspect, error)
+	NetworkRemove(ctx context.Context, id string) error
 }
 
 var _ engine = (*client.Client)(nil)
@@ -74,6 +87,27 @@ var _ engine = (*client.Client)(nil)
 // Client talks to the Docker daemon. It is safe for concurrent use.
 type Client struct {
 	api engine
+
+	mu      sync.Mutex
+	diskDir string // SetDiskDir; "" for plain volumes
+	owner   string // SetOwner; "" for none
+}
+
+// settings returns the disk dir and owner under the lock.
+func (c *Client) settings() (diskDir, owner string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.diskDir, c.owner
+}
+
+// SetOwner scopes the client to one miner on a shared daemon: Create labels
+// containers and volumes with OwnerLabel=owner, and RemoveOrphans then
+// touches only what carries that label. "" (the default) labels nothing and
+// makes RemoveOrphans consider every allocation on the daemon.
+func (c *Client) SetOwner(owner string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.owner = owner
 }
 
 // New connects to the daemon named by the environment (DOCKER_HOST, else the
@@ -142,6 +176,14 @@ type ContainerSpec struct {
 	// RootPassword is set only when AuthorizedKey is empty; sshd then
 	// allows password logins.
 	RootPassword string
+	// HostKey is an OpenSSH ed25519 private key (PEM, see NewHostKey); when
+	// set, sshd offers only this host key, so the renter can pin it. ""
+	// lets the container make its own keys at first start.
+	HostKey string
+	// Network is the Docker network the container joins instead of the
+	// default bridge; RentalNetwork for the isolated rental network
+	// (Create installs its firewall rules first). "" for the default.
+	Network string
 }
 
 // Container is what the daemon reports about a container.
@@ -152,10 +194,13 @@ type Container struct {
 	SSHHostPort int // 0 when 22/tcp is not published
 }
 
-// Create makes the container for s, installs its SSH credentials and starts
-// it. The warnings list limits the daemon accepted but cannot apply (a disk
-// size on a storage driver without quotas, swap limits without swap
-// accounting). On error nothing of the allocation is left behind.
+// Create makes the container for s, installs its SSH credentials (and host
+// key, when s.HostKey is set) and starts it. With a disk dir set
+// (SetDiskDir), a volume and a disk size, the volume is an ext4 image of
+// that size, so writes to /data past it fail with ENOSPC. The warnings list
+// limits the daemon accepted but cannot apply (a root filesystem size on a
+// storage driver without quotas, swap limits without swap accounting). On
+// error nothing of the allocation is left behind.
 func (c *Client) Create(ctx context.Context, s ContainerSpec) (id string, warnings []string, err error) {
 	if err := s.validate(); err != nil {
 		return "", nil, err
@@ -164,17 +209,40 @@ func (c *Client) Create(ctx context.Context, s ContainerSpec) (id string, warnin
 	if s.AuthorizedKey != "" && err != nil {
 		return "", nil, err
 	}
+	var hostKey []tarFile
+	if s.HostKey != "" {
+		if hostKey, err = hostKeyFiles(s.HostKey); err != nil {
+			return "", nil, err
+		}
+	}
 	if s.Image == "" {
 		s.Image = DefaultImage
+	}
+	diskDir, owner := c.settings()
+	useDisk := s.Volume != "" && s.Resources.DiskBytes > 0 && diskDir != ""
+	if useDisk && s.Resources.DiskBytes < MinDiskBytes {
+		return "", nil, fmt.Errorf("container spec: disk %d bytes is below the %d MiB minimum of a /data disk", s.Resources.DiskBytes, MinDiskBytes>>20)
+	}
+	if s.Network == RentalNetwork {
+		// Never start a rental on the network without its firewall rules
+		// (a host firewall reload may have flushed them).
+		if err := c.EnsureRentalNetwork(ctx); err != nil {
+			return "", nil, err
+		}
 	}
 	info, err := c.api.Info(ctx)
 	if err != nil {
 		return "", nil, fmt.Errorf("docker info: %w", err)
 	}
 	cfg, hc := s.configs(info.NCPU)
+	if owner != "" {
+		cfg.Labels[OwnerLabel] = owner
+	}
 	if s.Resources.DiskBytes > 0 {
 		if ok, why := storageOptSupported(info); ok {
 			hc.StorageOpt = map[string]string{"size": strconv.FormatInt(s.Resources.DiskBytes, 10)}
+		} else if useDisk {
+			warnings = append(warnings, "disk limit applies to /data only (an ext4 image); root filesystem not limited: "+strings.TrimPrefix(why, "disk limit not applied: "))
 		} else {
 			warnings = append(warnings, why)
 		}
@@ -203,7 +271,21 @@ func (c *Client) Create(ctx context.Context, s ContainerSpec) (id string, warnin
 		for k, v := range s.Labels {
 			labels[k] = v
 		}
-		if _, err := c.api.VolumeCreate(ctx, volume.CreateOptions{Name: s.Volume, Labels: labels}); err != nil {
+		if owner != "" {
+			labels[OwnerLabel] = owner
+		}
+		opts := volume.CreateOptions{Name: s.Volume, Labels: labels}
+		if useDisk {
+			d, err := makeDisk(ctx, diskDir, s.Volume, s.Resources.DiskBytes)
+			if err != nil {
+				return "", warnings, err
+			}
+			cleanup = append(cleanup, func(ctx context.Context) { _ = d.teardown(ctx) })
+			opts.Driver = "local"
+			opts.DriverOpts = map[string]string{"type": "none", "o": "bind", "device": d.mount}
+			labels[DiskImageLabel] = d.image
+		}
+		if _, err := c.api.VolumeCreate(ctx, opts); err != nil {
 			return "", warnings, fmt.Errorf("create volume %s: %w", s.Volume, err)
 		}
 		cleanup = append(cleanup, func(ctx context.Context) { _ = c.api.VolumeRemove(ctx, s.Volume, true) })
@@ -213,7 +295,7 @@ func (c *Client) Create(ctx context.Context, s ContainerSpec) (id string, warnin
 	if err != nil && hc.StorageOpt != nil && isStorageOptError(err) {
 		// The driver refused the size (overlay2 on xfs without pquota, say):
 		// run without a disk limit and say so.
-		warnings = append(warnings, fmt.Sprintf("disk limit of %d bytes not applied: %v", s.Resources.DiskBytes, err))
+		warnings = append(warnings, fmt.Sprintf("disk limit of %d bytes not applied to the root filesystem: %v", s.Resources.DiskBytes, err))
 		hc.StorageOpt = nil
 		resp, err = c.api.ContainerCreate(ctx, cfg, hc, nil, nil, s.Name)
 	}
@@ -234,6 +316,11 @@ func (c *Client) Create(ctx context.Context, s ContainerSpec) (id string, warnin
 	} else {
 		if err := c.copyFiles(ctx, cid, "/", []tarFile{{name: strings.TrimPrefix(passwordMarker, "/"), mode: 0o600, body: []byte("password login allowed by sn27\n")}}); err != nil {
 			return "", warnings, fmt.Errorf("allow password login: %w", err)
+		}
+	}
+	if hostKey != nil {
+		if err := c.copyFiles(ctx, cid, "/", hostKey); err != nil {
+			return "", warnings, fmt.Errorf("install host key: %w", err)
 		}
 	}
 	if err := c.api.ContainerStart(ctx, cid, container.StartOptions{}); err != nil {
@@ -262,6 +349,17 @@ func (s ContainerSpec) validate() error {
 	}
 	if r.MemoryBytes > 0 && r.MemoryBytes < 6<<20 {
 		return fmt.Errorf("container spec: memory %d bytes is below docker's 6 MiB minimum", r.MemoryBytes)
+	}
+	if s.Volume != "" && !validName.MatchString(s.Volume) {
+		return fmt.Errorf("container spec: bad volume name %.80q", s.Volume)
+	}
+	if s.Network != "" && (!validName.MatchString(s.Network) || s.Network == "host" || s.Network == "none") {
+		return fmt.Errorf("container spec: bad network %.80q (a bridge network's name)", s.Network)
+	}
+	if s.HostKey != "" {
+		if _, err := hostKeyFiles(s.HostKey); err != nil {
+			return err
+		}
 	}
 	switch {
 	case s.AuthorizedKey != "":
@@ -324,6 +422,9 @@ func (s ContainerSpec) configs(ncpu int) (*container.Config, *container.HostConf
 	}
 	if s.Volume != "" {
 		hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: s.Volume, Target: DataPath}}
+	}
+	if s.Network != "" {
+		hc.NetworkMode = container.NetworkMode(s.Network)
 	}
 	return cfg, hc
 }
@@ -395,7 +496,8 @@ func (c *Client) Restart(ctx context.Context, id string) error {
 }
 
 // Remove kills and deletes the container and the volumes Create made for
-// it. A missing container gives ErrNotFound.
+// it, with their disk images (unmounted, lazily if busy). A missing
+// container gives ErrNotFound.
 func (c *Client) Remove(ctx context.Context, id string) error {
 	in, err := c.api.ContainerInspect(ctx, id)
 	if err != nil {
@@ -422,6 +524,10 @@ func (c *Client) Remove(ctx context.Context, id string) error {
 		}
 		if err := c.api.VolumeRemove(ctx, m.Name, true); err != nil && !cerrdefs.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("remove volume %s: %w", m.Name, err))
+			continue
+		}
+		if err := removeVolumeDisk(ctx, v); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

@@ -22,7 +22,7 @@ var layer = map[string]int{
 	// adapters
 	"chain": 1, "axon": 1, "dendrite": 1, "hwspec": 1, "hashcat": 1, "docker": 1, "store": 1, "wallet": 1, "polkadotjs": 1,
 	// tools built on adapters
-	"bench": 2, "allocation": 2,
+	"bench": 2, "allocation": 2, "rental": 2,
 	// daemons
 	"miner": 3, "validator": 3, "renter": 3, "dashboard": 3,
 	// devnet composes daemons

@@ -77,7 +77,10 @@ func newAllocEnv(t *testing.T) *allocEnv {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	return &allocEnv{n: newNet(t), dataDir: t.TempDir(), port: port, dc: dc}
+	dataDir := t.TempDir()
+	dc.SetDiskDir(filepath.Join(dataDir, "volumes"))
+	dc.SetOwner(dataDir) // leftovers of other tests on this daemon are theirs
+	return &allocEnv{n: newNet(t), dataDir: dataDir, port: port, dc: dc}
 }
 
 // start runs a miner with the allocation component; clock shifts its time.

@@ -8,11 +8,13 @@ type metrics struct {
 	solveSeconds  prometheus.Histogram
 	hashRate      prometheus.Gauge
 	queueLength   prometheus.Gauge
-	allocated     prometheus.Gauge
+	allocated     prometheus.GaugeFunc
 	specsRequests prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+// newMetrics registers the metrics on reg; allocated is read at each scrape
+// (nil: never allocated), so the gauge follows expiry and reconcile too.
+func newMetrics(reg prometheus.Registerer, allocated func() bool) *metrics {
 	m := &metrics{
 		challenges: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sn27_miner_challenges_total",
@@ -31,9 +33,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "sn27_miner_challenge_queue_length",
 			Help: "Challenges waiting for the solver.",
 		}),
-		allocated: prometheus.NewGauge(prometheus.GaugeOpts{
+		allocated: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sn27_miner_allocated",
 			Help: "1 while the machine is allocated to a renter.",
+		}, func() float64 {
+			if allocated != nil && allocated() {
+				return 1
+			}
+			return 0
 		}),
 		specsRequests: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sn27_miner_specs_requests_total",

@@ -88,7 +88,9 @@ func New(cfg Config, deps Deps) (*Miner, error) {
 		deps:  deps,
 		log:   deps.Log.With("component", "miner", "hotkey", deps.Hotkey.SS58()),
 		queue: priority.New(1),
-		m:     newMetrics(registerer(deps.Registry)),
+		m: newMetrics(registerer(deps.Registry), func() bool {
+			return deps.Allocator != nil && deps.Allocator.Allocated()
+		}),
 		now:   time.Now,
 		ready: make(chan struct{}),
 	}
@@ -336,12 +338,5 @@ func (mn *Miner) handleAllocate(ctx context.Context, req *protocol.Allocate) err
 		req.Output = json.RawMessage(`{"status":false}`)
 		return nil
 	}
-	defer func() {
-		if mn.deps.Allocator.Allocated() {
-			mn.m.allocated.Set(1)
-		} else {
-			mn.m.allocated.Set(0)
-		}
-	}()
 	return mn.deps.Allocator.Allocate(ctx, mn.caller(ctx), req)
 }

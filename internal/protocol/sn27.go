@@ -263,3 +263,14 @@ func (p *Ping) UnmarshalJSON(b []byte) error {
 	p.Extra = extra
 	return nil
 }
+
+// AllocationCheck is a miner's answer (Allocate.output) to a checking
+// request without a timeline: does it still hold the allocation of
+// public_key? SN27 miners answer {"status": bool}; sn27 miners add the
+// container's state and the rental's deadline, which other renters ignore.
+type AllocationCheck struct {
+	Status   bool   `json:"status"`
+	State    string `json:"state,omitempty"`    // running, paused, restarting, exited, ... ("" not said)
+	Deadline string `json:"deadline,omitempty"` // RFC 3339 ("" not said)
+	Message  string `json:"message,omitempty"`
+}

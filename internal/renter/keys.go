@@ -9,10 +9,16 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/sn27/sn27/internal/keys"
+	"github.com/sn27/sn27/internal/rental"
 )
 
 // RSABits is the size of the per-allocation renter key.
@@ -58,6 +64,29 @@ func openKeyDir(dir string) (*keyDir, error) {
 func (k *keyDir) keyPath(hotkey string) string { return filepath.Join(k.dir, hotkey+".pem") }
 
 func (k *keyDir) detailsPath(hotkey string) string { return filepath.Join(k.dir, hotkey+".json") }
+
+// knownHostsPath is the OpenSSH known_hosts file pinning the host key of
+// hotkey's rental.
+func (k *keyDir) knownHostsPath(hotkey string) string {
+	return filepath.Join(k.dir, hotkey+".known_hosts")
+}
+
+// saveKnownHosts writes the known_hosts line of the rental's host key.
+func (k *keyDir) saveKnownHosts(hotkey, host string, port int, hostKey string) (string, error) {
+	if err := checkName(hotkey); err != nil {
+		return "", err
+	}
+	pk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(hostKey))
+	if err != nil {
+		return "", fmt.Errorf("the miner's host key: %w", err)
+	}
+	line := knownhosts.Line([]string{knownhosts.Normalize(net.JoinHostPort(host, strconv.Itoa(port)))}, pk) + "\n"
+	path := k.knownHostsPath(hotkey)
+	if err := writeFileAtomic(path, []byte(line)); err != nil {
+		return "", fmt.Errorf("save known_hosts: %w", err)
+	}
+	return path, nil
+}
 
 // checkName refuses anything but an SS58 hotkey, so a name cannot leave dir.
 func checkName(hotkey string) error {
@@ -126,8 +155,8 @@ func (k *keyDir) saveDetails(hotkey string, b []byte) error {
 	return nil
 }
 
-func (k *keyDir) loadDetails(hotkey string) (details, error) {
-	var d details
+func (k *keyDir) loadDetails(hotkey string) (rental.Details, error) {
+	var d rental.Details
 	if err := checkName(hotkey); err != nil {
 		return d, err
 	}
@@ -139,13 +168,13 @@ func (k *keyDir) loadDetails(hotkey string) (details, error) {
 	return d, err
 }
 
-// remove deletes hotkey's key and details files (missing ones are fine).
+// remove deletes hotkey's key, details and known_hosts files (missing ones are fine).
 func (k *keyDir) remove(hotkey string) error {
 	if err := checkName(hotkey); err != nil {
 		return err
 	}
 	var errs []error
-	for _, p := range []string{k.keyPath(hotkey), k.detailsPath(hotkey)} {
+	for _, p := range []string{k.keyPath(hotkey), k.detailsPath(hotkey), k.knownHostsPath(hotkey)} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 		}

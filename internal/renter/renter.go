@@ -12,12 +12,15 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/sn27/sn27/internal/allocation"
 	"github.com/sn27/sn27/internal/chain"
 	"github.com/sn27/sn27/internal/dendrite"
 	"github.com/sn27/sn27/internal/hwspec"
 	"github.com/sn27/sn27/internal/keys"
 	"github.com/sn27/sn27/internal/protocol"
+	"github.com/sn27/sn27/internal/rental"
 	"github.com/sn27/sn27/internal/store"
 )
 
@@ -54,6 +57,14 @@ var (
 	// ErrRefused reports a miner's refusal (status false); the error's text
 	// carries the miner's message. See RefusedError.
 	ErrRefused = errors.New("refused by the miner")
+	// ErrUnknownHotkey reports a hotkey that is not registered on the subnet.
+	ErrUnknownHotkey = errors.New("hotkey not registered on the subnet")
+	// ErrAlreadyAllocated reports a miner this renter already holds.
+	ErrAlreadyAllocated = errors.New("already allocated")
+	// ErrInvalid reports a request that is wrong in itself (a bad SSH key, a
+	// timeline beyond the miner's limit, negative counts): the renter's
+	// check or the miner's refusal says why.
+	ErrInvalid = errors.New("invalid request")
 )
 
 // errMaybeAllocated marks an allocate request left without an answer: the
@@ -65,6 +76,7 @@ type RefusedError struct {
 	Hotkey  string
 	Op      string // check, allocate, deallocate or the docker action
 	Message string // the miner's message ("" when it gave none)
+	Reason  string // the sn27 miner's reason code: invalid_request, already_allocated ("" none)
 }
 
 func (e *RefusedError) Error() string {
@@ -75,8 +87,19 @@ func (e *RefusedError) Error() string {
 	return fmt.Sprintf("miner %s refused %s: %s", e.Hotkey, e.Op, msg)
 }
 
-// Is makes errors.Is(err, ErrRefused) hold.
-func (e *RefusedError) Is(target error) bool { return target == ErrRefused }
+// Is makes errors.Is(err, ErrRefused) hold, and ErrInvalid or
+// ErrAlreadyAllocated when the miner said that was the reason.
+func (e *RefusedError) Is(target error) bool {
+	switch target {
+	case ErrRefused:
+		return true
+	case ErrInvalid:
+		return e.Reason == allocation.ReasonInvalid
+	case ErrAlreadyAllocated:
+		return e.Reason == allocation.ReasonAlreadyAllocated
+	}
+	return false
+}
 
 // Service runs the renter operations.
 type Service struct {
@@ -177,14 +200,24 @@ func (r Request) requirement() hwspec.Requirement {
 		GPUType: r.GPUType, DiskBytes: r.DiskBytes, RAMBytes: r.RAMBytes}
 }
 
+// MaxTimeline is the longest rental a request may ask for, in minutes (ten
+// years): far beyond any miner's limit, far below an overflow.
+const MaxTimeline = 10 * 365 * 24 * 60
+
 func (r Request) check() error {
 	switch {
-	case r.Timeline < 1:
-		return errors.New("timeline must be at least 1 minute")
+	case r.Timeline < 1 || r.Timeline > MaxTimeline:
+		return fmt.Errorf("%w: timeline %d minutes is outside 1..%d", ErrInvalid, r.Timeline, MaxTimeline)
 	case r.CPUCount < 0 || r.GPUCount < 0 || r.GPUMemoryMiB < 0 || r.RAMBytes < 0 || r.DiskBytes < 0:
-		return errors.New("negative resource request")
-	case strings.ContainsAny(strings.TrimSpace(r.SSHKey), "\r\n"):
-		return errors.New("ssh key must be one OpenSSH public key line")
+		return fmt.Errorf("%w: negative resource request", ErrInvalid)
+	}
+	if key := strings.TrimSpace(r.SSHKey); key != "" {
+		if strings.ContainsAny(key, "\r\n") {
+			return fmt.Errorf("%w: ssh key must be one OpenSSH public key line", ErrInvalid)
+		}
+		if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(key)); err != nil {
+			return fmt.Errorf("%w: ssh key: not an OpenSSH public key: %v", ErrInvalid, err)
+		}
 	}
 	return nil
 }
@@ -198,18 +231,11 @@ type Allocation struct {
 	Password   string    `json:"password,omitempty"` // "" when an SSH key was given
 	SSHCommand string    `json:"ssh_command"`
 	Deadline   time.Time `json:"deadline"`
-}
-
-// details is the allocation record kept in the store and next to the key.
-type details struct {
-	Hotkey   string    `json:"hotkey"`
-	Host     string    `json:"host"`
-	Port     int       `json:"port"`
-	Username string    `json:"username"`
-	Created  time.Time `json:"created"`
-	Deadline time.Time `json:"deadline"`
-	Timeline int64     `json:"timeline_minutes"`
-	KeyFile  string    `json:"key_file"`
+	// HostKey is the container's SSH host key the miner sent (encrypted),
+	// and KnownHosts the file pinning it, which SSHCommand uses; both
+	// empty when the miner sent none (SSHCommand then trusts on first use).
+	HostKey    string `json:"host_key,omitempty"`
+	KnownHosts string `json:"known_hosts,omitempty"`
 }
 
 // candidate is a miner that meets a request.
@@ -341,7 +367,7 @@ func (s *Service) AllocateHotkey(ctx context.Context, hotkey string, r Request) 
 		return Allocation{}, err
 	}
 	if allocated[hotkey] {
-		return Allocation{}, fmt.Errorf("miner %s is already allocated by this validator", hotkey)
+		return Allocation{}, fmt.Errorf("%w: miner %s is already allocated by this validator", ErrAlreadyAllocated, hotkey)
 	}
 	penalised, err := s.d.Store.Penalties(ctx)
 	if err != nil {
@@ -358,7 +384,7 @@ func (s *Service) AllocateHotkey(ctx context.Context, hotkey string, r Request) 
 		}
 	}
 	if !n.Axon.Serving() {
-		return Allocation{}, fmt.Errorf("miner %s serves no axon", hotkey)
+		return Allocation{}, fmt.Errorf("%w: miner %s serves no axon", ErrNoMatch, hotkey)
 	}
 	priv, err := newRenterKey()
 	if err != nil {
@@ -411,8 +437,23 @@ func (s *Service) allocateOn(ctx context.Context, n chain.Neuron, r Request, pri
 	if creds.Username == "" {
 		creds.Username = "root"
 	}
-	d := details{Hotkey: hotkey, Host: n.Axon.IP, Port: creds.Port, Username: creds.Username, Created: start.UTC(),
-		Deadline: start.Add(time.Duration(r.Timeline) * time.Minute).UTC(), Timeline: r.Timeline, KeyFile: keyFile}
+	if creds.Port <= 0 || creds.Port > 65535 {
+		s.release(ctx, t, pubPEM)
+		s.keys.remove(hotkey)
+		return Allocation{}, fmt.Errorf("miner %s: credentials: port %d out of range", hotkey, creds.Port)
+	}
+	d := rental.Details{Hotkey: hotkey, Host: n.Axon.IP, Port: creds.Port, Username: creds.Username, Created: start.UTC(),
+		Deadline: start.Add(time.Duration(r.Timeline) * time.Minute).UTC(), Timeline: r.Timeline, KeyFile: keyFile,
+		PublicKey: pubPEM}
+	knownHosts := ""
+	if creds.HostKey != "" {
+		if knownHosts, err = s.keys.saveKnownHosts(hotkey, d.Host, d.Port, creds.HostKey); err != nil {
+			s.release(ctx, t, pubPEM)
+			s.keys.remove(hotkey)
+			return Allocation{}, fmt.Errorf("miner %s: %w", hotkey, err)
+		}
+		d.HostKey = strings.TrimSpace(creds.HostKey)
+	}
 	if err := s.record(ctx, d); err != nil {
 		s.release(ctx, t, pubPEM)
 		s.keys.remove(hotkey)
@@ -423,16 +464,21 @@ func (s *Service) allocateOn(ctx context.Context, n chain.Neuron, r Request, pri
 	}
 	s.log.Info("allocated", "hotkey", hotkey, "host", d.Host, "port", d.Port, "minutes", r.Timeline)
 	return Allocation{Hotkey: hotkey, Host: d.Host, Port: d.Port, Username: d.Username, Password: creds.Password,
-		SSHCommand: SSHCommand(d.Username, d.Host, d.Port), Deadline: d.Deadline}, nil
+		SSHCommand: SSHCommand(d.Username, d.Host, d.Port, knownHosts), Deadline: d.Deadline, HostKey: d.HostKey, KnownHosts: knownHosts}, nil
 }
 
-// SSHCommand returns "ssh -p PORT USER@HOST".
-func SSHCommand(user, host string, port int) string {
-	return fmt.Sprintf("ssh -p %d %s@%s", port, user, host)
+// SSHCommand returns "ssh -p PORT USER@HOST", pinned to the known_hosts
+// file knownHosts when there is one (the rental's host key is then checked
+// strictly, from the first login on).
+func SSHCommand(user, host string, port int, knownHosts string) string {
+	if knownHosts == "" {
+		return fmt.Sprintf("ssh -p %d %s@%s", port, user, host)
+	}
+	return fmt.Sprintf("ssh -p %d -o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes %s@%s", port, knownHosts, user, host)
 }
 
 // record stores d in the store and next to the key.
-func (s *Service) record(ctx context.Context, d details) error {
+func (s *Service) record(ctx context.Context, d rental.Details) error {
 	b, err := json.Marshal(d)
 	if err != nil {
 		return err
@@ -440,7 +486,7 @@ func (s *Service) record(ctx context.Context, d details) error {
 	if err := s.keys.saveDetails(d.Hotkey, b); err != nil {
 		return err
 	}
-	if err := s.d.Store.SetAllocation(ctx, d.Hotkey, string(b)); err != nil {
+	if err := s.d.Store.SetAllocation(ctx, d.Hotkey, string(b), d.Deadline); err != nil {
 		return fmt.Errorf("record allocation: %w", err)
 	}
 	return nil
@@ -475,7 +521,11 @@ func (s *Service) Deallocate(ctx context.Context, hotkey string) error {
 	if err != nil && !errors.As(err, &refused) {
 		return err
 	}
-	if cerr := s.forget(ctx, hotkey); cerr != nil {
+	reason := rental.ReasonDeallocated
+	if refused != nil {
+		reason = rental.ReasonMinerLost
+	}
+	if cerr := s.Forget(ctx, hotkey, reason); cerr != nil {
 		return cerr
 	}
 	if refused != nil {
@@ -485,37 +535,107 @@ func (s *Service) Deallocate(ctx context.Context, hotkey string) error {
 	return nil
 }
 
-func (s *Service) forget(ctx context.Context, hotkey string) error {
-	if err := s.d.Store.DeleteAllocation(ctx, hotkey); err != nil {
+// Forget ends the local record of hotkey's rental with reason (the store
+// row, the renter key and its files) without asking the miner: use it when
+// the miner no longer holds the rental or its deadline passed.
+func (s *Service) Forget(ctx context.Context, hotkey, reason string) error {
+	if err := checkName(hotkey); err != nil {
+		return err
+	}
+	if _, err := s.d.Store.EndAllocation(ctx, hotkey, reason); err != nil {
 		return err
 	}
 	return s.keys.remove(hotkey)
 }
 
-// AllocationInfo is one of this validator's allocations.
-type AllocationInfo struct {
-	Hotkey   string    `json:"hotkey"`
-	Host     string    `json:"host"`
-	Port     int       `json:"port"`
-	Username string    `json:"username"`
-	KeyFile  string    `json:"key_file"`
-	Created  time.Time `json:"created"`
-	Deadline time.Time `json:"deadline"`
+// Ended says why the last rental of hotkey ended (by this renter, the API or
+// the validator's reconcile: they share the store).
+func (s *Service) Ended(ctx context.Context, hotkey string) (string, bool, error) {
+	r, _, ok, err := s.d.Store.AllocationEnded(ctx, hotkey)
+	return r, ok, err
 }
 
-// Allocations lists this validator's allocations, oldest first.
+// Check asks the miner of hotkey whether it still holds this renter's
+// rental, and in what state.
+func (s *Service) Check(ctx context.Context, hotkey string) (rental.Status, error) {
+	_, pubPEM, err := s.loadKey(ctx, hotkey)
+	if err != nil {
+		return rental.Status{}, err
+	}
+	n, err := s.neuron(ctx, hotkey)
+	if err != nil {
+		return rental.Status{}, err
+	}
+	if s.d.Dendrite == nil {
+		return rental.Status{}, errors.New("renter: no dendrite")
+	}
+	return rental.Check(ctx, s.d.Dendrite, target(n), pubPEM, min(s.cfg.Timeout, 30*time.Second))
+}
+
+// Reconcile ends the rentals whose deadline passed (expired) and those the
+// miner says it no longer holds (miner_lost), and forgets their keys; a
+// miner that cannot be asked keeps its rental. It returns what ended.
+func (s *Service) Reconcile(ctx context.Context) ([]rental.Ended, error) {
+	targets := map[string]dendrite.Target{}
+	var caller rental.Caller
+	if s.d.Chain != nil && s.d.Dendrite != nil {
+		ns, err := s.neurons(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range ns {
+			targets[string(n.Hotkey)] = target(n)
+		}
+		caller = s.d.Dendrite
+	}
+	ended, err := rental.Reconciler{Store: s.d.Store, Caller: caller, Timeout: min(s.cfg.Timeout, 30*time.Second), Log: s.log}.
+		Reconcile(ctx, targets, s.now())
+	for _, e := range ended {
+		s.log.Info("rental ended", "hotkey", e.Hotkey, "reason", e.Reason)
+		if rerr := s.keys.remove(e.Hotkey); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return ended, err
+}
+
+// AllocationInfo is one of this validator's allocations.
+type AllocationInfo struct {
+	Hotkey     string    `json:"hotkey"`
+	Host       string    `json:"host"`
+	Port       int       `json:"port"`
+	Username   string    `json:"username"`
+	KeyFile    string    `json:"key_file"`
+	KnownHosts string    `json:"known_hosts,omitempty"`
+	Created    time.Time `json:"created"`
+	Deadline   time.Time `json:"deadline"`
+}
+
+// Allocations lists this validator's allocations, oldest first, expired
+// ones included until a Reconcile (or the validator's) ends them.
 func (s *Service) Allocations(ctx context.Context) ([]AllocationInfo, error) {
-	allocated, err := s.d.Store.Allocated(ctx)
+	rows, err := s.d.Store.Allocations(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]AllocationInfo, 0, len(allocated))
-	for h := range allocated {
-		a := AllocationInfo{Hotkey: h}
-		if d, err := s.keys.loadDetails(h); err == nil {
-			a = AllocationInfo{Hotkey: h, Host: d.Host, Port: d.Port, Username: d.Username, KeyFile: d.KeyFile, Created: d.Created, Deadline: d.Deadline}
-		} else {
-			s.log.Warn("allocation without details file", "hotkey", h, "err", err)
+	out := make([]AllocationInfo, 0, len(rows))
+	for _, row := range rows {
+		a := AllocationInfo{Hotkey: row.Hotkey, Created: row.Created, Deadline: row.Deadline}
+		d, err := rental.ParseDetails(row.Details)
+		if err != nil || d.Hotkey == "" {
+			// An older row without details in the store: the file beside the key.
+			if d, err = s.keys.loadDetails(row.Hotkey); err != nil {
+				s.log.Warn("allocation without details", "hotkey", row.Hotkey, "err", err)
+			}
+		}
+		if d.Hotkey != "" {
+			a.Host, a.Port, a.Username, a.KeyFile, a.Created = d.Host, d.Port, d.Username, d.KeyFile, d.Created
+			if a.Deadline.IsZero() {
+				a.Deadline = d.Deadline
+			}
+			if d.HostKey != "" {
+				a.KnownHosts = s.keys.knownHostsPath(row.Hotkey)
+			}
 		}
 		out = append(out, a)
 	}
@@ -623,7 +743,7 @@ func (s *Service) neuron(ctx context.Context, hotkey string) (chain.Neuron, erro
 			return n, nil
 		}
 	}
-	return chain.Neuron{}, fmt.Errorf("hotkey %s is not registered on subnet %d", hotkey, s.cfg.NetUID)
+	return chain.Neuron{}, fmt.Errorf("%w: hotkey %s is not registered on subnet %d", ErrUnknownHotkey, hotkey, s.cfg.NetUID)
 }
 
 // specs returns the stored report of hotkey; ok is false without one.
@@ -670,6 +790,7 @@ type output struct {
 	Message  string   `json:"message"`
 	Info     string   `json:"info"`
 	Warnings []string `json:"warnings"`
+	Reason   string   `json:"reason"` // sn27 miners: why a refusal
 }
 
 // call sends syn and returns the miner's answer; status false is a
@@ -686,7 +807,7 @@ func (s *Service) call(ctx context.Context, t dendrite.Target, syn *protocol.All
 		return output{}, fmt.Errorf("%s on miner %s: answer %s: %w", op, t.Hotkey, syn.Output, err)
 	}
 	if !out.Status {
-		return out, &RefusedError{Hotkey: string(t.Hotkey), Op: op, Message: out.Message}
+		return out, &RefusedError{Hotkey: string(t.Hotkey), Op: op, Message: out.Message, Reason: out.Reason}
 	}
 	return out, nil
 }

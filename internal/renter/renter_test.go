@@ -1,6 +1,8 @@
 package renter
 
 import (
+	"time"
+
 	"context"
 	"errors"
 	"os"
@@ -175,7 +177,7 @@ func TestResourcesAndCandidates(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := st.SetAllocation(ctx, string(a), `{}`); err != nil {
+	if err := st.SetAllocation(ctx, string(a), `{}`, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Penalize(ctx, string(b), "flaky"); err != nil {
@@ -228,10 +230,13 @@ func TestResourcesAndCandidates(t *testing.T) {
 }
 
 func TestSSHCommand(t *testing.T) {
-	if got := SSHCommand("root", "10.0.0.1", 4444); got != "ssh -p 4444 root@10.0.0.1" {
+	if got := SSHCommand("root", "10.0.0.1", 4444, "/k/5F.known_hosts"); got != "ssh -p 4444 -o UserKnownHostsFile=/k/5F.known_hosts -o StrictHostKeyChecking=yes root@10.0.0.1" {
 		t.Errorf("got %q", got)
 	}
-	if got := SSHCommand("root", "2001:db8::1", 22); got != "ssh -p 22 root@2001:db8::1" {
+	if got := SSHCommand("root", "10.0.0.1", 4444, ""); got != "ssh -p 4444 root@10.0.0.1" {
+		t.Errorf("got %q", got)
+	}
+	if got := SSHCommand("root", "2001:db8::1", 22, ""); got != "ssh -p 22 root@2001:db8::1" {
 		t.Errorf("got %q", got)
 	}
 }

@@ -60,6 +60,23 @@ CREATE TABLE meta (
 	value TEXT NOT NULL
 ) STRICT;
 `},
+	// 2: allocations carry their deadline (so they stop counting at it, even
+	// before anyone reconciles them), and the last end of each rental is
+	// kept with its reason. Rows of version 1 get the deadline their details
+	// JSON holds (0 when none: never expires by itself).
+	{version: 2, sql: `
+ALTER TABLE allocation ADD COLUMN deadline INTEGER NOT NULL DEFAULT 0;
+UPDATE allocation SET deadline = COALESCE(
+	CAST(strftime('%s', json_extract(details, '$.deadline')) AS INTEGER) * 1000000000, 0)
+	WHERE json_valid(details);
+CREATE INDEX allocation_deadline ON allocation (deadline);
+
+CREATE TABLE allocation_ended (
+	hotkey   TEXT    PRIMARY KEY,
+	reason   TEXT    NOT NULL,
+	ended_at INTEGER NOT NULL
+) STRICT;
+`},
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // MaxNoSpecsCount caps miner_details.no_specs_count. A miner that reaches it
@@ -64,34 +65,114 @@ func (s *Store) Specs(ctx context.Context, hotkey string) (json string, noSpecsC
 	return json, noSpecsCount, nil
 }
 
-// SetAllocation records that hotkey is allocated, with the allocation
-// details (JSON), replacing any previous details.
-func (s *Store) SetAllocation(ctx context.Context, hotkey string, detailsJSON string) error {
+// SetAllocation records that hotkey is allocated until deadline (the zero
+// time: no deadline), with the allocation details (JSON), replacing any
+// previous details.
+func (s *Store) SetAllocation(ctx context.Context, hotkey string, detailsJSON string, deadline time.Time) error {
 	if err := checkJSON(hotkey, detailsJSON); err != nil {
 		return fmt.Errorf("set allocation: %w", err)
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO allocation (hotkey, details, created_at) VALUES (?, ?, ?)
-ON CONFLICT (hotkey) DO UPDATE SET details = excluded.details`,
-		hotkey, detailsJSON, unixNano(s.now()))
+	var dl int64
+	if !deadline.IsZero() {
+		dl = unixNano(deadline)
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO allocation (hotkey, details, created_at, deadline) VALUES (?, ?, ?, ?)
+ON CONFLICT (hotkey) DO UPDATE SET details = excluded.details, deadline = excluded.deadline`,
+		hotkey, detailsJSON, unixNano(s.now()), dl)
 	if err != nil {
 		return fmt.Errorf("set allocation: %w", err)
 	}
 	return nil
 }
 
-// DeleteAllocation removes the allocation of hotkey, if any.
+// DeleteAllocation ends the allocation of hotkey, if any, with the reason
+// "deallocated".
 func (s *Store) DeleteAllocation(ctx context.Context, hotkey string) error {
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM allocation WHERE hotkey = ?`, hotkey); err != nil {
-		return fmt.Errorf("delete allocation: %w", err)
-	}
-	return nil
+	_, err := s.EndAllocation(ctx, hotkey, "deallocated")
+	return err
 }
 
-// Allocated returns the set of allocated hotkeys.
+// EndAllocation removes the allocation of hotkey and records why it ended
+// (expired, deallocated, miner_lost, unhealthy), in one transaction. ended
+// is false when there was no allocation to end (nothing is recorded then).
+func (s *Store) EndAllocation(ctx context.Context, hotkey, reason string) (ended bool, err error) {
+	if reason == "" {
+		return false, fmt.Errorf("end allocation: %w: empty reason", ErrInvalidArgument)
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM allocation WHERE hotkey = ?`, hotkey)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		ended = true
+		_, err = tx.ExecContext(ctx, `INSERT INTO allocation_ended (hotkey, reason, ended_at) VALUES (?, ?, ?)
+ON CONFLICT (hotkey) DO UPDATE SET reason = excluded.reason, ended_at = excluded.ended_at`, hotkey, reason, unixNano(s.now()))
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("end allocation: %w", err)
+	}
+	return ended, nil
+}
+
+// AllocationEnded says why the last allocation of hotkey ended, and when.
+func (s *Store) AllocationEnded(ctx context.Context, hotkey string) (reason string, at time.Time, ok bool, err error) {
+	var ns int64
+	err = s.r.QueryRowContext(ctx, `SELECT reason, ended_at FROM allocation_ended WHERE hotkey = ?`, hotkey).Scan(&reason, &ns)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", time.Time{}, false, nil
+	}
+	if err != nil {
+		return "", time.Time{}, false, fmt.Errorf("allocation end of %s: %w", hotkey, err)
+	}
+	return reason, time.Unix(0, ns).UTC(), true, nil
+}
+
+// Allocated returns the set of allocated hotkeys: rows whose deadline has
+// not passed (an expired row no longer counts, even before it is removed).
 func (s *Store) Allocated(ctx context.Context) (map[string]bool, error) {
 	out := map[string]bool{}
-	err := s.scanPairs(ctx, `SELECT hotkey, '' FROM allocation`, func(k, _ string) { out[k] = true })
+	err := s.scanPairs(ctx, fmt.Sprintf(`SELECT hotkey, '' FROM allocation WHERE deadline = 0 OR deadline > %d`, unixNano(s.now())),
+		func(k, _ string) { out[k] = true })
 	if err != nil {
+		return nil, fmt.Errorf("list allocations: %w", err)
+	}
+	return out, nil
+}
+
+// AllocationRow is one stored allocation.
+type AllocationRow struct {
+	Hotkey   string
+	Details  string // JSON
+	Created  time.Time
+	Deadline time.Time // zero: none
+}
+
+// Allocations returns every stored allocation, expired ones included, by
+// hotkey.
+func (s *Store) Allocations(ctx context.Context) ([]AllocationRow, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT hotkey, details, created_at, deadline FROM allocation ORDER BY hotkey`)
+	if err != nil {
+		return nil, fmt.Errorf("list allocations: %w", err)
+	}
+	defer rows.Close()
+	var out []AllocationRow
+	for rows.Next() {
+		var r AllocationRow
+		var created, deadline int64
+		if err := rows.Scan(&r.Hotkey, &r.Details, &created, &deadline); err != nil {
+			return nil, fmt.Errorf("list allocations: %w", err)
+		}
+		r.Created = time.Unix(0, created).UTC()
+		if deadline != 0 {
+			r.Deadline = time.Unix(0, deadline).UTC()
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list allocations: %w", err)
 	}
 	return out, nil

@@ -214,7 +214,7 @@ func TestSyncMiners(t *testing.T) {
 				if err := s.SetSpecs(ctx, h, `{"cpu":{"count":4}}`); err != nil {
 					t.Fatal(err)
 				}
-				if err := s.SetAllocation(ctx, h, `{}`); err != nil {
+				if err := s.SetAllocation(ctx, h, `{}`, time.Time{}); err != nil {
 					t.Fatal(err)
 				}
 				if err := s.AddPenalty(ctx, h, "test"); err != nil {
@@ -459,14 +459,14 @@ func TestAllocations(t *testing.T) {
 	ctx := context.Background()
 	s := newTestStore(t)
 	for _, h := range []string{"A", "B", "C"} {
-		if err := s.SetAllocation(ctx, h, `{"ssh_port":4444}`); err != nil {
+		if err := s.SetAllocation(ctx, h, `{"ssh_port":4444}`, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.SetAllocation(ctx, "A", `{"ssh_port":4445}`); err != nil {
+	if err := s.SetAllocation(ctx, "A", `{"ssh_port":4445}`, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetAllocation(ctx, "D", `{`); !errors.Is(err, ErrInvalidArgument) {
+	if err := s.SetAllocation(ctx, "D", `{`, time.Time{}); !errors.Is(err, ErrInvalidArgument) {
 		t.Errorf("SetAllocation(bad json): err = %v", err)
 	}
 	for _, h := range []string{"B", "B", "Z"} { // idempotent, unknown is fine
@@ -590,5 +590,86 @@ func TestAddChallengesValidates(t *testing.T) {
 	cancel()
 	if err := s.AddChallenges(cctx, []Challenge{{Hotkey: "A"}}); !errors.Is(err, context.Canceled) {
 		t.Errorf("AddChallenges(cancelled) = %v; want context.Canceled", err)
+	}
+}
+
+func TestAllocationDeadlineAndEnd(t *testing.T) {
+	ctx := context.Background()
+	now := t0
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "validator.db"), WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.SetAllocation(ctx, "A", `{}`, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetAllocation(ctx, "B", `{}`, t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetAllocation(ctx, "C", `{}`, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	now = t0.Add(time.Hour) // A's deadline: it stops counting at once
+	got, err := s.Allocated(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !got["B"] || !got["C"] {
+		t.Errorf("Allocated at A's deadline = %v; want B, C", got)
+	}
+	rows, err := s.Allocations(ctx)
+	if err != nil || len(rows) != 3 || !rows[0].Deadline.Equal(t0.Add(time.Hour)) || !rows[2].Deadline.IsZero() {
+		t.Fatalf("Allocations = %+v, %v; want all three with their deadlines", rows, err)
+	}
+	if ended, err := s.EndAllocation(ctx, "A", "expired"); err != nil || !ended {
+		t.Fatalf("EndAllocation(A) = %v, %v", ended, err)
+	}
+	if ended, err := s.EndAllocation(ctx, "A", "miner_lost"); err != nil || ended {
+		t.Fatalf("second EndAllocation(A) = %v, %v; want false (nothing to end, reason kept)", ended, err)
+	}
+	if r, at, ok, err := s.AllocationEnded(ctx, "A"); err != nil || !ok || r != "expired" || !at.Equal(now) {
+		t.Errorf("AllocationEnded(A) = %q %v %v %v; want expired at %v", r, at, ok, err, now)
+	}
+	if err := s.DeleteAllocation(ctx, "B"); err != nil {
+		t.Fatal(err)
+	}
+	if r, _, ok, _ := s.AllocationEnded(ctx, "B"); !ok || r != "deallocated" {
+		t.Errorf("AllocationEnded(B) = %q %v; want deallocated", r, ok)
+	}
+	if _, _, ok, _ := s.AllocationEnded(ctx, "Z"); ok {
+		t.Error("AllocationEnded(Z) found a reason for a hotkey never allocated")
+	}
+	if _, err := s.EndAllocation(ctx, "C", ""); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("EndAllocation without reason: err = %v", err)
+	}
+}
+
+// A version-1 database keeps its allocations and gets their deadlines from
+// the details JSON.
+func TestMigrationBackfillsDeadline(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "validator.db")
+	all := migrations
+	migrations = all[:1]
+	s, err := Open(ctx, path)
+	if err != nil {
+		migrations = all
+		t.Fatal(err)
+	}
+	_, err = s.w.Exec(`INSERT INTO allocation (hotkey, details, created_at) VALUES
+		('A', '{"deadline":"2025-01-01T13:00:00.123456789Z"}', 1), ('B', '{"port":1}', 1)`)
+	s.Close()
+	migrations = all
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, path)
+	rows, err := s.Allocations(ctx)
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("Allocations = %+v, %v", rows, err)
+	}
+	if want := time.Date(2025, 1, 1, 13, 0, 0, 0, time.UTC); !rows[0].Deadline.Equal(want) || !rows[1].Deadline.IsZero() {
+		t.Errorf("deadlines = %v, %v; want %v and none", rows[0].Deadline, rows[1].Deadline, want)
 	}
 }

@@ -22,6 +22,9 @@ type Config struct {
 	SpecsEvery                           uint64 // with --validator.perform.hardware.query
 	SyncEvery                            uint64
 	WeightsEvery                         uint64 // weights_rate_limit
+	// RentalsEvery is the status schedule of allocated miners: each is asked
+	// whether it still holds its rental (--validator.rentals.every).
+	RentalsEvery uint64
 
 	BlockPoll            time.Duration // how often the best block is read
 	MinAxonVersion       uint32
@@ -49,6 +52,7 @@ func DefaultConfig() Config {
 		SpecsEvery:        150,
 		SyncEvery:         25,
 		WeightsEvery:      100,
+		RentalsEvery:      10,
 		BlockPoll:         2 * time.Second,
 		MinAxonVersion:    protocol.SN27VersionInt,
 		PermitStakeTAO:    1024,

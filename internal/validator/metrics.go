@@ -8,6 +8,7 @@ type metrics struct {
 	challenges   *prometheus.CounterVec
 	weightsSet   prometheus.Counter
 	chainErrors  *prometheus.CounterVec
+	rentalsEnded *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -22,9 +23,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"result"}),
 		weightsSet:  prometheus.NewCounter(prometheus.CounterOpts{Name: "sn27_validator_weights_set_total", Help: "Successful set_weights."}),
 		chainErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sn27_validator_chain_errors_total", Help: "Chain errors by operation."}, []string{"op"}),
+		rentalsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sn27_validator_rentals_ended_total", Help: "Rentals the status check ended, by reason: expired, miner_lost.",
+		}, []string{"reason"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.roundSeconds, m.queried, m.challenges, m.weightsSet, m.chainErrors)
+		reg.MustRegister(m.roundSeconds, m.queried, m.challenges, m.weightsSet, m.chainErrors, m.rentalsEnded)
 	}
 	return m
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/sn27/sn27/internal/keys"
 	"github.com/sn27/sn27/internal/pow"
 	"github.com/sn27/sn27/internal/protocol"
+	"github.com/sn27/sn27/internal/rental"
 	"github.com/sn27/sn27/internal/scoring"
 	"github.com/sn27/sn27/internal/store"
 )
@@ -72,7 +73,7 @@ func New(cfg Config, deps Deps) (*Validator, error) {
 	if cfg.DifficultyMin < 1 || cfg.DifficultyMax < cfg.DifficultyMin || cfg.DifficultyMax > pow.DefaultMaxDifficulty {
 		return nil, fmt.Errorf("difficulty range %d..%d: want 1 <= min <= max <= %d", cfg.DifficultyMin, cfg.DifficultyMax, pow.DefaultMaxDifficulty)
 	}
-	if cfg.ChallengeEveryMax < cfg.ChallengeEveryMin || cfg.ChallengeEveryMin == 0 || cfg.WeightsEvery == 0 || cfg.SyncEvery == 0 {
+	if cfg.ChallengeEveryMax < cfg.ChallengeEveryMin || cfg.ChallengeEveryMin == 0 || cfg.WeightsEvery == 0 || cfg.SyncEvery == 0 || cfg.RentalsEvery == 0 {
 		return nil, errors.New("schedules must be positive numbers of blocks (challenge min <= max)")
 	}
 	if deps.Log == nil {
@@ -140,6 +141,9 @@ func (v *Validator) sync(ctx context.Context) error {
 	return nil
 }
 
+// Neurons returns the metagraph as last synced.
+func (v *Validator) Neurons() []chain.Neuron { return v.snapshot() }
+
 func (v *Validator) snapshot() []chain.Neuron {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -177,7 +181,7 @@ func (v *Validator) Run(ctx context.Context) error {
 	}
 	defer wg.Wait()
 
-	var nextSync, nextChallenge, nextSpecs, nextWeights uint64
+	var nextSync, nextChallenge, nextSpecs, nextWeights, nextRentals uint64
 	if s, ok, _ := v.deps.Store.Meta(ctx, "next_weights_block"); ok {
 		fmt.Sscan(s, &nextWeights)
 	}
@@ -208,6 +212,10 @@ func (v *Validator) Run(ctx context.Context) error {
 				v.log.Warn("metagraph sync failed", "err", err)
 			}
 			nextSync = b + v.cfg.SyncEvery
+		}
+		if b >= nextRentals {
+			v.RentalsRound(ctx)
+			nextRentals = b + v.cfg.RentalsEvery
 		}
 		if b >= nextChallenge {
 			// The round runs to the end even if ctx ends, so its results are kept.
@@ -245,6 +253,27 @@ func (v *Validator) self() *chain.Neuron {
 		}
 	}
 	return nil
+}
+
+// RentalsRound is the status check of allocated miners: rows past their
+// deadline end as expired, and each miner is asked (SN27's checking request,
+// with the renter key the rental was made with) whether it still holds its
+// rental; one that says no ends as miner_lost. The miner is then challenged
+// again and scored without the allocation bonus.
+func (v *Validator) RentalsRound(ctx context.Context) []rental.Ended {
+	targets := map[string]dendrite.Target{}
+	for _, n := range v.snapshot() {
+		targets[string(n.Hotkey)] = dendrite.Target{IP: n.Axon.IP, Port: int(n.Axon.Port), Hotkey: n.Hotkey}
+	}
+	ended, err := rental.Reconciler{Store: v.deps.Store, Caller: v.deps.Dendrite, Log: v.log}.Reconcile(ctx, targets, v.deps.Now())
+	if err != nil && ctx.Err() == nil {
+		v.log.Warn("rental status check", "err", err)
+	}
+	for _, e := range ended {
+		v.m.rentalsEnded.WithLabelValues(e.Reason).Inc()
+		v.log.Info("rental ended; the miner is challenged again", "hotkey", e.Hotkey, "reason", e.Reason)
+	}
+	return ended
 }
 
 // candidates are the miners to challenge now.

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 const allocBody = `{"gpu_count":1,"timeline":60,"ssh_key":"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITest user@host"}`
@@ -97,6 +98,10 @@ func TestValidation(t *testing.T) {
 		{"negative cpu", "/service/allocate_spec", `{"timeline":60,"cpu_count":-1}`, 400, "invalid_field"},
 		{"too many gpus", "/service/allocate_spec", `{"timeline":60,"gpu_count":65}`, 400, "invalid_field"},
 		{"zero timeline", "/service/allocate_spec", `{"gpu_count":1}`, 400, "invalid_field"},
+		{"negative timeline", "/service/allocate_spec", `{"timeline":-60}`, 400, "invalid_field"},
+		{"timeline over a year", "/service/allocate_spec", `{"timeline":525601}`, 400, "invalid_field"},
+		{"huge timeline", "/service/allocate_spec", `{"timeline":9223372036854775807}`, 400, "invalid_field"},
+		{"negative ram", "/service/allocate_hotkey", `{"hotkey":"` + hk1 + `","timeline":60,"ram_bytes":-1}`, 400, "invalid_field"},
 		{"bad ssh key", "/service/allocate_spec", `{"timeline":60,"ssh_key":"hello"}`, 400, "invalid_field"},
 		{"bad hotkey", "/service/allocate_hotkey", `{"hotkey":"0xdead","timeline":60}`, 400, "invalid_field"},
 		{"deallocate no hotkey", "/service/deallocate", `{}`, 400, "invalid_field"},
@@ -113,32 +118,53 @@ func TestValidation(t *testing.T) {
 			}
 		})
 	}
-	if n := e.ops.count("allocate") + e.ops.count("deallocate"); n != 0 {
+	if n := e.ops.count("allocate") + e.ops.count("allocate_hotkey") + e.ops.count("deallocate"); n != 0 {
 		t.Errorf("ops called %d times for invalid requests; want 0", n)
 	}
 }
 
 func TestErrorMapping(t *testing.T) {
+	long := fmt.Errorf("%w: %s", ErrInvalid, strings.Repeat("é", 400))
 	tests := []struct {
+		name   string
 		err    error
 		status int
 		code   string
+		msg    string // "": must not carry the error's text
 	}{
-		{ErrNoMatch, 404, "no_match"},
-		{fmt.Errorf("allocate: %w", ErrRefused), 409, "refused"},
-		{fmt.Errorf("dial miner 10.0.0.1: %w", ErrNotAllocated), 404, "not_allocated"},
-		{errors.New("dial miner 10.0.0.1: secret detail"), 500, "internal"},
+		{"no_match", ErrNoMatch, 404, "no_match", "no miner matches the request"},
+		{"unknown_hotkey", fmt.Errorf("%w: %s is not in the metagraph", ErrUnknownHotkey, hk2), 404, "unknown_hotkey",
+			"unknown hotkey: " + hk2 + " is not in the metagraph"},
+		{"not_allocated", fmt.Errorf("dial miner 10.0.0.1: %w", ErrNotAllocated), 404, "not_allocated",
+			"dial miner 10.0.0.1: hotkey is not allocated"},
+		{"already_allocated", fmt.Errorf("%w: by another renter", ErrAlreadyAllocated), 409, "already_allocated",
+			"hotkey is already allocated: by another renter"},
+		{"refused", fmt.Errorf("allocate: %w", ErrRefused), 409, "refused", "allocate: refused"},
+		{"invalid_request", fmt.Errorf("%w: timeline 100000 minutes is outside 1..43200", ErrInvalid), 422, "invalid_request",
+			"invalid request: timeline 100000 minutes is outside 1..43200"},
+		{"long reason", long, 422, "invalid_request", long.Error()[:maxReason-len("…")] + "…"},
+		{"internal", errors.New("dial miner 10.0.0.1: secret detail"), 500, "internal", ""},
 	}
 	for _, tt := range tests {
-		t.Run(tt.code, func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, nil)
 			e.ops.allocErr = tt.err
 			r := e.post(t, e.p.httpClient(nil), "/service/allocate_spec", allocBody, bearer(testKey))
 			if r.status != tt.status || r.errCode(t) != tt.code {
 				t.Fatalf("got %d %s; want %d %s", r.status, r.body, tt.status, tt.code)
 			}
-			if strings.Contains(string(r.body), "10.0.0.1") {
+			var got apiError
+			if err := json.Unmarshal(r.body, &got); err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tt.msg == "" && strings.Contains(string(r.body), "10.0.0.1"):
 				t.Errorf("body leaks the error: %s", r.body)
+			case tt.msg != "" && got.Error.Message != tt.msg:
+				t.Errorf("message = %q; want %q", got.Error.Message, tt.msg)
+			case len(got.Error.Message) > maxReason || !utf8.ValidString(got.Error.Message):
+				t.Errorf("message of %d bytes (valid UTF-8: %v); want at most %d", len(got.Error.Message),
+					utf8.ValidString(got.Error.Message), maxReason)
 			}
 		})
 	}

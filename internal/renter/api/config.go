@@ -31,9 +31,9 @@ type Config struct {
 	WebhookMaxAttempts int
 	WebhookBackoff     time.Duration
 	WebhookMaxBackoff  time.Duration
-	// HealthInterval is the period of the SSH probe of every allocation
-	// (0: no health loop). HealthFailures consecutive failures end the
-	// allocation.
+	// HealthInterval is the period of the health check of every allocation
+	// (0: no health loop). HealthFailures consecutive failed SSH probes
+	// while the miner says the container runs end the allocation.
 	HealthInterval time.Duration
 	HealthFailures int
 	// MaxBody is the largest accepted request body in bytes.

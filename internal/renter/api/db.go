@@ -41,11 +41,31 @@ CREATE TABLE outbox (
 ) STRICT;
 CREATE INDEX outbox_pending ON outbox (next_at) WHERE delivered_at IS NULL AND failed_at IS NULL;
 `,
+	// Idempotency records keep no secret: the raw key gives way to a hash and
+	// the answer (which may hold a root password) is sealed; see
+	// idempotency.go. The old plaintext rows, a 24 h replay cache, are
+	// dropped (zeroed on disk: secure_delete is on).
+	2: `
+DELETE FROM idempotency;
+DROP TABLE idempotency;
+CREATE TABLE idempotency (
+	id         BLOB    PRIMARY KEY, -- SHA-256(principal || 0x00 || Idempotency-Key)
+	route      TEXT    NOT NULL,
+	body_mac   BLOB    NOT NULL,    -- HMAC-SHA256 of the request body
+	status     INTEGER NOT NULL,
+	salt       BLOB    NOT NULL,    -- HKDF salt of the record's keys
+	nonce      BLOB    NOT NULL,
+	body       BLOB    NOT NULL,    -- AES-256-GCM of the answer
+	created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX idempotency_created_at ON idempotency (created_at);
+`,
 }
 
 // openDB opens or creates dir/api.db the way internal/store does: parent
 // directory 0700, file 0600, WAL, synchronous FULL, immediate transactions,
-// one writer connection.
+// one writer connection; and secure_delete, so that deleted rows (expired
+// idempotency records) are zeroed on disk.
 func openDB(ctx context.Context, dir string) (*sql.DB, error) {
 	if dir == "" || strings.HasPrefix(dir, "~") {
 		return nil, fmt.Errorf("open api database: data dir %q: want an expanded path", dir)
@@ -64,7 +84,7 @@ func openDB(ctx context.Context, dir string) (*sql.DB, error) {
 	if err := os.Chmod(path, 0o600); err != nil {
 		return nil, fmt.Errorf("open api database: %w", err)
 	}
-	c, err := sqlite.NewConnector(path + "?_busy_timeout=5000&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate")
+	c, err := sqlite.NewConnector(path + "?_busy_timeout=5000&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate&_pragma=secure_delete(1)")
 	if err != nil {
 		return nil, fmt.Errorf("open api database: %w", err)
 	}
@@ -97,6 +117,13 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("create schema_version: %w", err)
 	}
 	latest := len(migrations) - 1
+	applied := false
+	defer func() {
+		if applied {
+			// Rows a migration dropped leave the WAL too.
+			_, _ = db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+		}
+	}()
 	for v := 1; v <= latest; v++ {
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
@@ -126,6 +153,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		if err := tx.Commit(); err != nil {
 			return fmt.Errorf("migrate to version %d: %w", v, err)
 		}
+		applied = true
 	}
 	return nil
 }

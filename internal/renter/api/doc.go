@@ -14,6 +14,9 @@
 // {"error": {"code": "...", "message": "..."}}. Mutating routes honour
 // Idempotency-Key, recorded in the API's SQLite database. Webhooks
 // (allocation.ended, allocation.status) leave through a durable outbox with
-// retries, TLS verified and HMAC-SHA256 signed. A health loop probes each
-// allocation's SSH banner and ends allocations that stay unreachable.
+// retries, TLS verified and HMAC-SHA256 signed. A health loop forgets
+// allocations past their deadline or no longer held by their miner, probes
+// each one's SSH banner, and ends one whose SSH port stays down while its
+// miner says the container runs (never a paused one, never on a miner that
+// cannot be asked).
 package api

@@ -23,7 +23,7 @@ func routeTable() []route {
 			req: specSchema(true), resp: allocationSchema, handle: (*Server).allocateHotkey},
 		{path: "/service/deallocate", summary: "End an allocation", mutating: true,
 			req: hotkeySchema, resp: deallocateSchema, handle: (*Server).deallocate},
-		{path: "/service/check_miner_status", summary: "Probe the SSH port of allocated miners",
+		{path: "/service/check_miner_status", summary: "Probe the SSH port of allocated miners (and ask the miner when it does not answer)",
 			req: hotkeysReqSchema, resp: statusSchema, handle: (*Server).checkMinerStatus},
 	}
 	for _, a := range actions {
@@ -104,13 +104,19 @@ func (s *Server) deallocate(ctx context.Context, body []byte) reply {
 		return opsError("deallocate", err)
 	}
 	s.health.forget(q.Hotkey)
-	s.emit(ctx, EventEnded, endedData{Hotkey: q.Hotkey, Reason: "deallocated"})
+	s.emit(ctx, EventEnded, endedData{Hotkey: q.Hotkey, Reason: ReasonDeallocated})
 	return reply{status: http.StatusOK, body: deallocateResponse{Hotkey: q.Hotkey, Deallocated: true}}
 }
 
 func (s *Server) action(ctx context.Context, hotkey, action, sshKey string) reply {
 	if err := s.ops.Action(ctx, hotkey, action, sshKey); err != nil {
 		return opsError(action, err)
+	}
+	switch action {
+	case "pause":
+		s.health.set(ctx, hotkey, statusPaused)
+	case "unpause":
+		s.health.set(ctx, hotkey, statusUnknown) // probed again at the next tick
 	}
 	return reply{status: http.StatusOK, body: actionResponse{Hotkey: hotkey, Action: action, OK: true}}
 }
@@ -162,14 +168,26 @@ func (s *Server) checkMinerStatus(ctx context.Context, body []byte) reply {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			out[i].Status = "offline"
-			if probeSSH(ctx, a.Host, a.Port, probeTimeout) == nil {
-				out[i].Status = "online"
-			}
+			out[i].Status = s.probeStatus(ctx, a)
+
 		})
 	}
 	wg.Wait()
 	return reply{status: http.StatusOK, body: statusResponse{Miners: out}}
+}
+
+// probeStatus is "online" when a's SSH port answers; otherwise "paused" when
+// the miner says the container is paused, else "offline".
+func (s *Server) probeStatus(ctx context.Context, a AllocationInfo) string {
+	if probeSSH(ctx, a.Host, a.Port, probeTimeout) == nil {
+		return statusOnline
+	}
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	if ms, err := s.ops.Check(ctx, a.Hotkey); err == nil && ms.Held && ms.State == "paused" {
+		return statusPaused
+	}
+	return statusOffline
 }
 
 // emptyBody accepts an empty body or {} on the list routes.

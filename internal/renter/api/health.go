@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,10 +48,37 @@ func probeSSH(ctx context.Context, host string, port int, timeout time.Duration)
 	return errors.New("no ssh banner")
 }
 
-// monitor is the health loop: it probes every allocation each interval,
-// emits allocation.status on status changes, and ends an allocation after
-// the configured number of consecutive failures. Its state is in memory: a
-// restarted API starts every allocation at "unknown".
+// checkTimeout bounds one Ops.Check, a request to the miner.
+const checkTimeout = 30 * time.Second
+
+// Health statuses of an allocation.
+const (
+	statusUnknown = "unknown"
+	statusOnline  = "online"
+	statusOffline = "offline"
+	statusPaused  = "paused"
+)
+
+// monitor is the health loop. Every interval it lists the allocations and,
+// for each one:
+//
+//   - past its deadline: forgets it (Ops.Forget "expired") without probing;
+//   - otherwise probes its SSH port and asks the miner (Ops.Check), then:
+//   - the miner says it does not hold it: forgets it ("miner_lost");
+//   - the probe answers: "online", failures reset;
+//   - the miner says it is paused: "paused", failures reset; health never
+//     ends a paused rental;
+//   - the miner could not be asked: "offline", failures not counted (no
+//     evidence either way);
+//   - the miner says it runs it ("running", or no state with Held): a
+//     failure; HealthFailures consecutive ones end it (Ops.Deallocate,
+//     "unhealthy");
+//   - any other state ("restarting", "exited", ...): "offline", not counted.
+//
+// An allocation that left the list without this API ending it is reported
+// ended with the reason Ops.Ended gives. allocation.status is emitted when
+// the status changes. The state is in memory: a restarted API starts every
+// allocation at "unknown".
 type monitor struct {
 	s *Server
 
@@ -60,9 +88,13 @@ type monitor struct {
 }
 
 type probeState struct {
-	status   string // online, offline
+	host     string
+	port     int
+	status   string // online, offline, paused, unknown
+	reported string // the status of the last allocation.status event
 	failures int
-	seen     time.Time
+	seen     time.Time // when the list that last held it was read
+	set      time.Time // when a route last set the status; older observations are dropped
 }
 
 func newMonitor(s *Server) *monitor {
@@ -82,14 +114,14 @@ func (m *monitor) run(ctx context.Context) {
 	}
 }
 
-// status is the last probe result of hotkey: online, offline or unknown.
+// status is the health status of hotkey: online, offline, paused or unknown.
 func (m *monitor) status(hotkey string) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if st, ok := m.state[hotkey]; ok {
 		return st.status
 	}
-	return "unknown"
+	return statusUnknown
 }
 
 // forget drops hotkey after this API ended it, so that the health loop does
@@ -99,6 +131,95 @@ func (m *monitor) forget(hotkey string) {
 	defer m.mu.Unlock()
 	delete(m.state, hotkey)
 	m.ended[hotkey] = m.s.now()
+}
+
+// set records status after a route changed the allocation: "paused" after a
+// pause, "unknown" (probed again at the next tick) after an unpause. A tick
+// that read the list before now does not overwrite it. A change to a status
+// other than unknown is emitted.
+func (m *monitor) set(ctx context.Context, hotkey, status string) {
+	m.mu.Lock()
+	st := m.state[hotkey]
+	if st == nil {
+		st = &probeState{status: statusUnknown, reported: statusUnknown}
+		m.state[hotkey] = st
+	}
+	now := m.s.now()
+	st.status, st.failures, st.set, st.seen = status, 0, now, now
+	emit := status != statusUnknown && status != st.reported
+	ev := statusData{Hotkey: hotkey, Host: st.host, Port: st.port, Status: status, Previous: st.reported}
+	if emit {
+		st.reported = status
+	}
+	m.mu.Unlock()
+	if !emit {
+		return
+	}
+	if ev.Host == "" {
+		if list, err := m.s.ops.Allocations(ctx); err == nil {
+			for _, a := range list {
+				if a.Hotkey == hotkey {
+					ev.Host, ev.Port = a.Host, a.Port
+				}
+			}
+		}
+	}
+	m.s.emit(ctx, EventStatus, ev)
+}
+
+// endedReason is why hotkey's rental ended according to Ops.Ended, or
+// fallback when no end is recorded.
+func (m *monitor) endedReason(ctx context.Context, hotkey, fallback string) string {
+	r, ok, err := m.s.ops.Ended(ctx, hotkey)
+	if err != nil {
+		if ctx.Err() == nil {
+			m.s.log.Warn("health: read why an allocation ended", "hotkey", hotkey, "err", err)
+		}
+		return fallback
+	}
+	if !ok || r == "" {
+		return fallback
+	}
+	return r
+}
+
+// observation is one allocation's SSH probe and miner check in a tick.
+type observation struct {
+	probe    error
+	miner    MinerStatus
+	checkErr error
+}
+
+// verdict is what a tick decided for one allocation.
+type verdict int
+
+const (
+	keep      verdict = iota
+	lost              // the miner no longer holds it
+	unhealthy         // enough counted failures
+)
+
+// judge applies obs to st and reports what to do with the allocation.
+func judge(st *probeState, obs observation, maxFailures int) verdict {
+	switch {
+	case obs.checkErr == nil && !obs.miner.Held:
+		return lost
+	case obs.probe == nil:
+		st.status, st.failures = statusOnline, 0
+	case obs.checkErr == nil && obs.miner.State == "paused":
+		st.status, st.failures = statusPaused, 0
+	case obs.checkErr != nil:
+		st.status = statusOffline // the miner could not be asked: not counted
+	case obs.miner.State == "running" || obs.miner.State == "":
+		st.status = statusOffline
+		st.failures++
+		if st.failures >= maxFailures {
+			return unhealthy
+		}
+	default:
+		st.status = statusOffline // restarting, exited, ...: not counted
+	}
+	return keep
 }
 
 func (m *monitor) tick(ctx context.Context) {
@@ -111,15 +232,35 @@ func (m *monitor) tick(ctx context.Context) {
 		}
 		return
 	}
-	timeout := min(max(s.cfg.HealthInterval, time.Second), probeTimeout)
-	results := make([]error, len(list))
+	present := make(map[string]bool, len(list))
+	var live []AllocationInfo
+	var expired []string
+	for _, a := range list {
+		present[a.Hotkey] = true
+		if !a.Deadline.IsZero() && !fetched.Before(a.Deadline) {
+			expired = append(expired, a.Hotkey)
+		} else {
+			live = append(live, a)
+		}
+	}
+
+	probeTO := min(max(s.cfg.HealthInterval, time.Second), probeTimeout)
+	obs := make([]observation, len(live))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
-	for i, a := range list {
+	for i, a := range live {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i] = probeSSH(ctx, a.Host, a.Port, timeout)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				obs[i].probe = probeSSH(ctx, a.Host, a.Port, probeTO)
+			}()
+			cctx, cancel := context.WithTimeout(ctx, checkTimeout)
+			obs[i].miner, obs[i].checkErr = s.ops.Check(cctx, a.Hotkey)
+			cancel()
+			<-done
 		})
 	}
 	wg.Wait()
@@ -127,50 +268,50 @@ func (m *monitor) tick(ctx context.Context) {
 		return
 	}
 
-	type event struct {
-		typ  string
-		data any
-	}
-	var events []event
-	var unhealthy []string
+	var statusEvents []statusData
+	var minerLost, toEnd, vanished []string
 	m.mu.Lock()
-	present := make(map[string]bool, len(list))
-	for i, a := range list {
-		present[a.Hotkey] = true
+	for i, a := range live {
 		if t, ok := m.ended[a.Hotkey]; ok {
 			if !t.Before(fetched) {
 				continue // ended after the list was read
 			}
 			delete(m.ended, a.Hotkey) // allocated again since
 		}
+		o := obs[i]
+		if errors.Is(o.checkErr, ErrNotAllocated) {
+			continue // gone since the list was read; the next tick reports it
+		}
 		st := m.state[a.Hotkey]
-		prev := "unknown"
 		if st == nil {
-			st = &probeState{}
+			st = &probeState{status: statusUnknown, reported: statusUnknown}
 			m.state[a.Hotkey] = st
-		} else {
-			prev = st.status
 		}
-		st.seen = fetched
-		if results[i] == nil {
-			st.failures, st.status = 0, "online"
-		} else {
-			st.failures++
-			st.status = "offline"
-			s.log.Debug("health: probe failed", "hotkey", a.Hotkey, "failures", st.failures, "err", results[i])
+		st.host, st.port, st.seen = a.Host, a.Port, fetched
+		if !st.set.Before(fetched) {
+			continue // a route set the status after the list was read
 		}
-		if st.status != prev {
-			events = append(events, event{EventStatus, statusData{Hotkey: a.Hotkey, Host: a.Host, Port: a.Port,
-				Status: st.status, Previous: prev, ConsecutiveFailures: st.failures}})
+		switch judge(st, o, s.cfg.HealthFailures) {
+		case lost:
+			minerLost = append(minerLost, a.Hotkey)
+			continue
+		case unhealthy:
+			toEnd = append(toEnd, a.Hotkey)
 		}
-		if st.failures >= s.cfg.HealthFailures {
-			unhealthy = append(unhealthy, a.Hotkey)
+		if o.probe != nil {
+			s.log.Debug("health: probe failed", "hotkey", a.Hotkey, "status", st.status, "miner_state", o.miner.State,
+				"failures", st.failures, "err", o.probe, "check_err", o.checkErr)
+		}
+		if st.status != st.reported {
+			statusEvents = append(statusEvents, statusData{Hotkey: a.Hotkey, Host: a.Host, Port: a.Port,
+				Status: st.status, Previous: st.reported, ConsecutiveFailures: st.failures})
+			st.reported = st.status
 		}
 	}
 	for hk, st := range m.state {
-		if !present[hk] && st.seen.Before(fetched) {
+		if !present[hk] && st.seen.Before(fetched) && st.set.Before(fetched) {
 			delete(m.state, hk)
-			events = append(events, event{EventEnded, endedData{Hotkey: hk, Reason: "ended"}})
+			vanished = append(vanished, hk)
 		}
 	}
 	for hk, t := range m.ended {
@@ -179,18 +320,55 @@ func (m *monitor) tick(ctx context.Context) {
 		}
 	}
 	m.mu.Unlock()
+	slices.Sort(vanished)
 
-	for _, e := range events {
-		s.emit(ctx, e.typ, e.data)
+	for _, ev := range statusEvents {
+		s.emit(ctx, EventStatus, ev)
 	}
-	for _, hk := range unhealthy {
-		err := s.ops.Deallocate(ctx, hk)
-		if err != nil && !errors.Is(err, ErrNotAllocated) {
-			s.log.Error("health: deallocate unhealthy allocation; will retry", "hotkey", hk, "err", err)
-			continue
+	for _, hk := range vanished {
+		s.emit(ctx, EventEnded, endedData{Hotkey: hk, Reason: m.endedReason(ctx, hk, "ended")})
+	}
+	for _, hk := range expired {
+		m.end(ctx, fetched, hk, ReasonExpired, func() error { return s.ops.Forget(ctx, hk, ReasonExpired) })
+	}
+	for _, hk := range minerLost {
+		m.end(ctx, fetched, hk, ReasonMinerLost, func() error { return s.ops.Forget(ctx, hk, ReasonMinerLost) })
+	}
+	for _, hk := range toEnd {
+		m.end(ctx, fetched, hk, ReasonUnhealthy, func() error { return s.ops.Deallocate(ctx, hk) })
+	}
+}
+
+// end ends hotkey's rental with op and emits allocation.ended with reason,
+// unless a route of this API ended it after the list was read at fetched
+// (the route emitted the event). When op finds no record, someone else ended
+// the rental first, and the event carries the recorded reason. On another
+// error nothing is emitted and the next tick tries again.
+func (m *monitor) end(ctx context.Context, fetched time.Time, hotkey, reason string, op func() error) {
+	s := m.s
+	endedSince := func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		t, ok := m.ended[hotkey]
+		return ok && !t.Before(fetched)
+	}
+	if endedSince() {
+		return // a route ended it, and may have allocated it again
+	}
+	err := op()
+	switch {
+	case errors.Is(err, ErrNotAllocated):
+		if endedSince() {
+			return
 		}
-		s.log.Warn("health: allocation ended after failed SSH probes", "hotkey", hk, "failures", s.cfg.HealthFailures)
-		m.forget(hk)
-		s.emit(ctx, EventEnded, endedData{Hotkey: hk, Reason: "unhealthy"})
+		reason = m.endedReason(ctx, hotkey, reason)
+	case err != nil:
+		if ctx.Err() == nil {
+			s.log.Error("health: end allocation; will retry", "hotkey", hotkey, "reason", reason, "err", err)
+		}
+		return
 	}
+	s.log.Warn("health: allocation ended", "hotkey", hotkey, "reason", reason)
+	m.forget(hotkey)
+	s.emit(ctx, EventEnded, endedData{Hotkey: hotkey, Reason: reason})
 }

@@ -18,6 +18,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -126,9 +127,17 @@ type fakeOps struct {
 	allocs      []AllocationInfo
 	allocErr    error
 	deallocErr  error
+	actionErr   error
 	allocDelay  time.Duration
+	password    string // of new allocations; "" gives a short generated one
 	resources   []Resource
 	deallocated []string
+	// miner is what Check answers for a hotkey in allocs (default: held,
+	// running); checkErr, when set for a hotkey, is its error instead.
+	miner     map[string]MinerStatus
+	checkErr  map[string]error
+	forgotten []string          // "hotkey reason"
+	endedWhy  map[string]string // Ended's answer by hotkey
 }
 
 func (f *fakeOps) record(c string) {
@@ -163,7 +172,11 @@ func (f *fakeOps) Allocate(ctx context.Context, r Request) (Allocation, error) {
 	f.mu.Lock()
 	n := len(f.calls)
 	f.mu.Unlock()
-	return Allocation{Hotkey: hk1, Host: "203.0.113.7", Port: 4444, Username: "root", Password: "pw" + string(rune('a'+n%26)),
+	pw := f.password
+	if pw == "" {
+		pw = "pw" + string(rune('a'+n%26))
+	}
+	return Allocation{Hotkey: hk1, Host: "203.0.113.7", Port: 4444, Username: "root", Password: pw,
 		SSHCommand: "ssh root@203.0.113.7 -p 4444", Deadline: time.Unix(1900000000, 0)}, nil
 }
 
@@ -182,6 +195,11 @@ func (f *fakeOps) Deallocate(ctx context.Context, hotkey string) error {
 		return f.deallocErr
 	}
 	f.deallocated = append(f.deallocated, hotkey)
+	return f.removeLocked(hotkey, ReasonDeallocated)
+}
+
+// removeLocked drops hotkey from allocs and records why it ended.
+func (f *fakeOps) removeLocked(hotkey, reason string) error {
 	kept := f.allocs[:0]
 	found := false
 	for _, a := range f.allocs {
@@ -195,7 +213,59 @@ func (f *fakeOps) Deallocate(ctx context.Context, hotkey string) error {
 	if !found {
 		return ErrNotAllocated
 	}
+	if f.endedWhy == nil {
+		f.endedWhy = map[string]string{}
+	}
+	f.endedWhy[hotkey] = reason
 	return nil
+}
+
+// remove drops hotkey as someone else using the store would (the CLI, the
+// validator's reconcile).
+func (f *fakeOps) remove(hotkey, reason string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.removeLocked(hotkey, reason)
+}
+
+func (f *fakeOps) setMiner(hotkey string, ms MinerStatus, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.miner == nil {
+		f.miner, f.checkErr = map[string]MinerStatus{}, map[string]error{}
+	}
+	f.miner[hotkey], f.checkErr[hotkey] = ms, err
+}
+
+func (f *fakeOps) Check(ctx context.Context, hotkey string) (MinerStatus, error) {
+	f.record("check")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !slices.ContainsFunc(f.allocs, func(a AllocationInfo) bool { return a.Hotkey == hotkey }) {
+		return MinerStatus{}, ErrNotAllocated
+	}
+	if err := f.checkErr[hotkey]; err != nil {
+		return MinerStatus{}, err
+	}
+	if ms, ok := f.miner[hotkey]; ok {
+		return ms, nil
+	}
+	return MinerStatus{Held: true, State: "running"}, nil
+}
+
+func (f *fakeOps) Forget(ctx context.Context, hotkey, reason string) error {
+	f.record("forget")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.forgotten = append(f.forgotten, hotkey+" "+reason)
+	return f.removeLocked(hotkey, reason)
+}
+
+func (f *fakeOps) Ended(ctx context.Context, hotkey string) (string, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.endedWhy[hotkey]
+	return r, ok, nil
 }
 
 func (f *fakeOps) Allocations(context.Context) ([]AllocationInfo, error) {
@@ -206,6 +276,18 @@ func (f *fakeOps) Allocations(context.Context) ([]AllocationInfo, error) {
 
 func (f *fakeOps) Action(ctx context.Context, hotkey, action, sshKey string) error {
 	f.record("action:" + action)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.actionErr != nil {
+		return f.actionErr
+	}
+	if action == "pause" || action == "unpause" {
+		if f.miner == nil {
+			f.miner, f.checkErr = map[string]MinerStatus{}, map[string]error{}
+		}
+		state := map[string]string{"pause": "paused", "unpause": "running"}[action]
+		f.miner[hotkey] = MinerStatus{Held: true, State: state}
+	}
 	return nil
 }
 

@@ -35,10 +35,10 @@ var (
 	deallocateSchema = object(nil, obj{"hotkey": str, "deallocated": boolean})
 	actionSchema     = object(nil, obj{"hotkey": str, "action": obj{"type": "string", "enum": []string{"restart", "pause", "unpause", "exchange_key"}}, "ok": boolean})
 	statusSchema     = object(nil, obj{"miners": obj{"type": "array", "items": object(nil, obj{"hotkey": str,
-		"status": obj{"type": "string", "enum": []string{"online", "offline", "not_allocated"}}})}})
+		"status": obj{"type": "string", "enum": []string{"online", "offline", "paused", "not_allocated"}}})}})
 	allocationsSchema = object(nil, obj{"allocations": obj{"type": "array", "items": object(nil, obj{"hotkey": str, "host": str,
 		"port": integer, "created": dateTime, "deadline": dateTime,
-		"status": obj{"type": "string", "enum": []string{"online", "offline", "unknown"}}})}})
+		"status": obj{"type": "string", "enum": []string{"online", "offline", "paused", "unknown"}}})}})
 	resourcesSchema = object(nil, obj{"resources": obj{"type": "array", "items": object(nil, obj{"hotkey": str, "gpu_name": str,
 		"gpu_memory_gb": number, "gpu_count": integer, "vcpus": integer, "ram_gb": number, "disk_gb": number, "allocated": boolean})}})
 	gpuCountSchema = object(nil, obj{"gpu_count": integer})
@@ -81,10 +81,11 @@ func openAPI() obj {
 				"200": obj{"description": "OK", "content": obj{"application/json": obj{"schema": rt.resp}}},
 				"400": errResponse("invalid JSON, unknown field or field out of range"),
 				"401": errResponse("not authenticated"),
-				"404": errResponse("no_match or not_allocated"),
-				"409": errResponse("refused"),
+				"404": errResponse("no_match, unknown_hotkey or not_allocated; the message says why"),
+				"409": errResponse("already_allocated or refused; the message says why"),
 				"413": errResponse("body too large"),
-				"500": errResponse("internal error"),
+				"422": errResponse("invalid_request: the miner or the renter found the request invalid; the message says why"),
+				"500": errResponse("internal error (the message carries only a request id)"),
 			},
 		}
 		if rt.req != nil {
@@ -96,7 +97,7 @@ func openAPI() obj {
 			op["parameters"] = []obj{{"name": "Idempotency-Key", "in": "header", "required": false,
 				"description": "replays the first answer for a repeat of the same request; another body gets 422",
 				"schema":      obj{"type": "string", "maxLength": 255}}}
-			op["responses"].(obj)["422"] = errResponse("Idempotency-Key reused with another body")
+			op["responses"].(obj)["422"] = errResponse("invalid_request (the message says why), or idempotency_key_reused: Idempotency-Key reused with another route or body")
 		}
 		paths[rt.path] = obj{"post": op}
 	}

@@ -7,20 +7,55 @@ import (
 )
 
 // Sentinel errors an [Ops] implementation returns (wrapped or bare) so that
-// handlers can pick an HTTP status. Any other error becomes a 500 whose body
-// does not contain the error text.
+// handlers can pick an HTTP status. The answer's message is the error's text
+// (trimmed), so wrap the sentinel with the reason the renter should read:
+// fmt.Errorf("%w: timeline 100000 minutes is outside 1..43200", ErrInvalid).
+// Any other error becomes a 500 whose body does not contain the error text.
 var (
 	// ErrNoMatch: no miner satisfies the requested spec, or the requested
 	// hotkey does not (HTTP 404, code "no_match").
 	ErrNoMatch = errors.New("no miner matches the request")
+	// ErrUnknownHotkey: the hotkey is not a miner this renter knows (not in
+	// the metagraph, or never seen) (HTTP 404, code "unknown_hotkey").
+	ErrUnknownHotkey = errors.New("unknown hotkey")
 	// ErrNotAllocated: the hotkey has no allocation held by this renter
 	// (HTTP 404, code "not_allocated").
 	ErrNotAllocated = errors.New("hotkey is not allocated")
-	// ErrRefused: the miner or the renter's state refused the operation, for
-	// example the hotkey is already allocated or the miner declined
-	// (HTTP 409, code "refused").
+	// ErrAlreadyAllocated: the miner is already allocated, by this renter or
+	// another (HTTP 409, code "already_allocated").
+	ErrAlreadyAllocated = errors.New("hotkey is already allocated")
+	// ErrRefused: the miner or the renter's state refused the operation for
+	// another reason, for example the miner declined (HTTP 409, code
+	// "refused").
 	ErrRefused = errors.New("refused")
+	// ErrInvalid: the miner or the renter found the request invalid: an SSH
+	// key the miner refused, a timeline above the miner's limit, a negative
+	// count (HTTP 422, code "invalid_request").
+	ErrInvalid = errors.New("invalid request")
 )
+
+// Reasons an allocation ends, in [Ops.Forget], [Ops.Ended] and the
+// allocation.ended webhook.
+const (
+	ReasonExpired     = "expired"     // its deadline passed
+	ReasonDeallocated = "deallocated" // the renter ended it
+	ReasonMinerLost   = "miner_lost"  // the miner no longer holds it
+	ReasonUnhealthy   = "unhealthy"   // its SSH port stayed down while the miner said it ran
+)
+
+// MinerStatus is what a miner says of this renter's rental (SN27's checking
+// request).
+type MinerStatus struct {
+	// Held: the miner still holds an allocation of this renter's key.
+	Held bool
+	// State is the container's state: "running", "paused", "restarting",
+	// "exited", ...; "" when the miner does not say (Python miners answer
+	// only the status).
+	State string
+	// Deadline is the end of the rental as the miner sees it; zero when the
+	// miner does not say.
+	Deadline time.Time
+}
 
 // Resource is one miner's hardware as the renter sees it.
 type Resource struct {
@@ -77,4 +112,16 @@ type Ops interface {
 	// Action is one of "restart", "pause", "unpause", "exchange_key"; sshKey
 	// is set only for "exchange_key".
 	Action(ctx context.Context, hotkey, action, sshKey string) error
+	// Check asks the miner about this renter's rental of hotkey. An error
+	// means the miner could not be asked (unreachable, timeout), or, with
+	// ErrNotAllocated, that this renter holds no record of hotkey.
+	Check(ctx context.Context, hotkey string) (MinerStatus, error)
+	// Forget drops the local record (and key) of hotkey's rental without
+	// asking the miner, recording reason (one of the Reason constants).
+	// ErrNotAllocated: there was no record.
+	Forget(ctx context.Context, hotkey, reason string) error
+	// Ended reports why the last rental of hotkey ended (a Reason constant),
+	// if anyone using the same store ended it (this API, the CLI, or the
+	// validator's reconcile); ok is false when no end is recorded.
+	Ended(ctx context.Context, hotkey string) (reason string, ok bool, err error)
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // opTimeout bounds one mutating Ops call. Mutating calls are detached from
@@ -135,18 +136,44 @@ func internal(op string, err error) reply {
 	return reply{status: http.StatusInternalServerError, body: errResp("internal", "internal error"), op: op, err: err}
 }
 
-// opsError maps an Ops error onto an answer.
+// maxReason bounds the error text an answer carries, in bytes.
+const maxReason = 500
+
+// opsError maps an Ops error onto an answer. Below 500 the message is the
+// error's text (the miner's or renter's reason, trimmed); a 500 hides it.
 func opsError(op string, err error) reply {
+	var status int
+	var code string
 	switch {
+	case errors.Is(err, ErrInvalid):
+		status, code = http.StatusUnprocessableEntity, "invalid_request"
+	case errors.Is(err, ErrUnknownHotkey):
+		status, code = http.StatusNotFound, "unknown_hotkey"
 	case errors.Is(err, ErrNoMatch):
-		return fail(http.StatusNotFound, "no_match", "no miner matches the request")
+		status, code = http.StatusNotFound, "no_match"
 	case errors.Is(err, ErrNotAllocated):
-		return fail(http.StatusNotFound, "not_allocated", "the hotkey is not allocated by this renter")
+		status, code = http.StatusNotFound, "not_allocated"
+	case errors.Is(err, ErrAlreadyAllocated):
+		status, code = http.StatusConflict, "already_allocated"
 	case errors.Is(err, ErrRefused):
-		return fail(http.StatusConflict, "refused", "the miner or the renter refused the operation")
+		status, code = http.StatusConflict, "refused"
 	default:
 		return internal(op, err)
 	}
+	return fail(status, code, reason(err))
+}
+
+// reason is err's text as valid UTF-8 of at most maxReason bytes.
+func reason(err error) string {
+	s := strings.TrimSpace(strings.ToValidUTF8(err.Error(), "\uFFFD"))
+	if len(s) <= maxReason {
+		return s
+	}
+	cut := maxReason - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // decode strictly decodes one JSON object into v: unknown fields, trailing
@@ -326,7 +353,7 @@ type actionResponse struct {
 
 type minerStatus struct {
 	Hotkey string `json:"hotkey"`
-	Status string `json:"status"` // online, offline, not_allocated
+	Status string `json:"status"` // online, offline, paused, not_allocated
 }
 
 type statusResponse struct {
@@ -339,7 +366,7 @@ type allocationItem struct {
 	Port     int       `json:"port"`
 	Created  time.Time `json:"created"`
 	Deadline time.Time `json:"deadline"`
-	Status   string    `json:"status"` // online, offline, unknown (health loop)
+	Status   string    `json:"status"` // online, offline, paused, unknown (health loop)
 }
 
 type allocationsResponse struct {

@@ -35,9 +35,11 @@ type Event struct {
 	Data      json.RawMessage `json:"data"`
 }
 
-// endedData is the data of allocation.ended. Reason is "deallocated" (through
-// this API), "unhealthy" (the health loop ended it) or "ended" (it left the
-// renter's list otherwise, for example at its deadline).
+// endedData is the data of allocation.ended. Reason is "deallocated" (the
+// renter ended it), "expired" (its deadline passed), "miner_lost" (the miner
+// no longer holds it), "unhealthy" (the health loop ended it after failed SSH
+// probes), or "ended" when it left the renter's store with no recorded
+// reason.
 type endedData struct {
 	Hotkey string `json:"hotkey"`
 	Reason string `json:"reason"`
@@ -48,8 +50,8 @@ type statusData struct {
 	Hotkey              string `json:"hotkey"`
 	Host                string `json:"host"`
 	Port                int    `json:"port"`
-	Status              string `json:"status"`   // online, offline
-	Previous            string `json:"previous"` // unknown, online, offline
+	Status              string `json:"status"`   // online, offline, paused
+	Previous            string `json:"previous"` // unknown, online, offline, paused
 	ConsecutiveFailures int    `json:"consecutive_failures"`
 }
 

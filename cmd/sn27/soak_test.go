@@ -1,0 +1,317 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sn27/sn27/internal/chain"
+	"github.com/sn27/sn27/internal/dendrite"
+	"github.com/sn27/sn27/internal/docker"
+	"github.com/sn27/sn27/internal/store"
+	"github.com/sn27/sn27/internal/validator"
+	"github.com/sn27/sn27/internal/wallet"
+)
+
+// TestRentalSoak follows one rental through what breaks trust: allocate →
+// write a file in /data → pause → several health intervals → unpause → the
+// file is intact → restart the miner → restart sn27 api → expire. At every
+// step the miner, Docker, the validator's store, `sn27 renter
+// list-allocations` and the API agree; after expiry nothing of the rental
+// is left on the host and the validator challenges the miner again.
+func TestRentalSoak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs dockerd, the allocation image and ssh; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	e := newMinerEnv(ctx, t)
+
+	// sn27 api with a 1 s health loop that would end a rental after 2 failures.
+	dir := t.TempDir()
+	certFile, keyFile, pool := writeServerCert(t, dir)
+	const apiKey = "soak-api-key-0123456789abcdef"
+	keysFile := filepath.Join(dir, "api-keys")
+	if err := os.WriteFile(keysFile, []byte(apiKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	args := append([]string{"api", "--data.dir", e.DataDir, "--subtensor.chain_endpoint", e.WS,
+		"--netuid", strconv.Itoa(int(e.NetUID)), "--api.addr", addr, "--api.cert", certFile, "--api.key", keyFile,
+		"--api.keys-file", keysFile, "--api.health.interval", "1s", "--api.health.failures", "2", "--timeout", "20s"}, e.WalletArg...)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}, Timeout: 90 * time.Second}
+	base := "https://" + addr
+	startAPI := func() (stop func()) {
+		actx, stopAPI := context.WithCancel(context.Background())
+		var stderr syncBuffer
+		done := make(chan int, 1)
+		go func() { done <- run(actx, args, io.Discard, &stderr) }()
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			if resp, err := hc.Get(base + "/healthz"); err == nil {
+				resp.Body.Close()
+				break
+			}
+			select {
+			case code := <-done:
+				t.Fatalf("sn27 api exited %d:\n%s", code, stderr.String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("sn27 api did not come up:\n%s", stderr.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		stopped := false
+		stop = func() {
+			if stopped {
+				return
+			}
+			stopped = true
+			stopAPI()
+			if code := <-done; code != 0 {
+				t.Errorf("sn27 api exit %d:\n%s", code, stderr.String())
+			}
+		}
+		t.Cleanup(stop)
+		return stop
+	}
+	post := func(path, body string) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+apiKey)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatalf("POST %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	stopAPI := startAPI()
+
+	// Allocate a 1-minute rental with a 256 MiB /data.
+	key := filepath.Join(t.TempDir(), "k")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v: %s", err, out)
+	}
+	pub, _ := os.ReadFile(key + ".pub")
+	body, _ := json.Marshal(map[string]any{"hotkey": e.Miner, "cpu_count": 1, "ram_bytes": 256 << 20, "disk_bytes": 256 << 20,
+		"timeline": 1, "ssh_key": strings.TrimSpace(string(pub))})
+	code, b := post("/service/allocate_hotkey", string(body))
+	if code != http.StatusOK {
+		t.Fatalf("allocate_hotkey: %d %s", code, b)
+	}
+	var alloc struct {
+		Port       int       `json:"port"`
+		Deadline   time.Time `json:"deadline"`
+		SSHCommand string    `json:"ssh_command"`
+	}
+	if err := json.Unmarshal(b, &alloc); err != nil {
+		t.Fatal(err)
+	}
+	rec, ok := e.Alloc.Active()
+	if !ok {
+		t.Fatal("the miner holds no rental after allocate_hotkey")
+	}
+	knownHosts := filepath.Join(e.DataDir, "renter-keys", e.Miner+".known_hosts")
+	ssh := func(command string) (string, error) {
+		out, err := exec.CommandContext(ctx, "ssh", "-i", key, "-p", strconv.Itoa(alloc.Port), "-o", "UserKnownHostsFile="+knownHosts,
+			"-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
+			"root@127.0.0.1", command).CombinedOutput()
+		return strings.TrimSpace(string(out)), err
+	}
+	// The first login is already pinned to the rental's host key.
+	if out, err := ssh("echo soak-data > /data/file && sync && df -B1 --output=size /data | tail -1"); err != nil {
+		t.Fatalf("first ssh login with the pinned host key: %v: %s", err, out)
+	} else if size, _ := strconv.ParseInt(out, 10, 64); size < 240<<20 || size > 256<<20 {
+		t.Errorf("df /data size = %s bytes; want about 256 MiB", out)
+	}
+
+	// agree checks that every view says the same of the rental.
+	type view struct {
+		held   bool
+		docker string // container state; "gone"
+		status string // the API's status ("" not listed)
+	}
+	apiStatus := func() (string, bool) {
+		code, b := post("/list/allocations_sql", "{}")
+		if code != http.StatusOK {
+			t.Fatalf("allocations_sql: %d %s", code, b)
+		}
+		var as struct {
+			Allocations []struct {
+				Hotkey string `json:"hotkey"`
+				Status string `json:"status"`
+			} `json:"allocations"`
+		}
+		if err := json.Unmarshal(b, &as); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range as.Allocations {
+			if a.Hotkey == e.Miner {
+				return a.Status, true
+			}
+		}
+		return "", false
+	}
+	look := func() (v view, stored, listed bool) {
+		_, v.held = e.Alloc.Active()
+		v.docker = "gone"
+		if c, err := e.Docker.Inspect(ctx, rec.ContainerID); err == nil {
+			v.docker = c.State
+		}
+		st, err := store.Open(ctx, filepath.Join(e.DataDir, "validator.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		alloc, err := st.Allocated(ctx)
+		st.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored = alloc[e.Miner]
+		code, out, stderr := sn27(t, "renter", "list-allocations", "--json", "--data.dir", e.DataDir)
+		if code != 0 {
+			t.Fatalf("renter list-allocations: exit %d: %s", code, stderr)
+		}
+		listed = strings.Contains(out, e.Miner)
+		v.status, _ = apiStatus()
+		return v, stored, listed
+	}
+	agree := func(step string, want view, timeout time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(timeout)
+		for {
+			v, stored, listed := look()
+			if v == want && stored == want.held && listed == want.held {
+				t.Logf("%s: miner held=%v, docker %s, store %v, renter list %v, api %q", step, v.held, v.docker, stored, listed, v.status)
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: miner held=%v, docker %s, store %v, renter list %v, api %q; want held=%v, docker %s, api %q",
+					step, v.held, v.docker, stored, listed, v.status, want.held, want.docker, want.status)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	agree("allocated", view{true, "running", "online"}, 10*time.Second)
+
+	// Pause: the health loop sees SSH fail for many intervals and keeps it.
+	if code, b := post("/service/pause_docker", `{"hotkey":"`+e.Miner+`"}`); code != http.StatusOK {
+		t.Fatalf("pause_docker: %d %s", code, b)
+	}
+	agree("paused", view{true, "paused", "paused"}, 5*time.Second)
+	time.Sleep(6 * time.Second) // six health intervals, three times the failures that end a running rental
+	agree("paused for 6 health intervals", view{true, "paused", "paused"}, time.Second)
+	if code, b := post("/service/unpause_docker", `{"hotkey":"`+e.Miner+`"}`); code != http.StatusOK {
+		t.Fatalf("unpause_docker: %d %s", code, b)
+	}
+	agree("unpaused", view{true, "running", "online"}, 10*time.Second)
+	if out, err := ssh("cat /data/file"); err != nil || out != "soak-data" {
+		t.Fatalf("/data/file after pause and unpause = %q, %v", out, err)
+	}
+
+	// Restart the miner, then the API.
+	e.stopMiner()
+	e.startMiner(ctx)
+	if now, ok := e.Alloc.Active(); !ok || now.ContainerID != rec.ContainerID {
+		t.Fatalf("after the miner restart the rental is %+v, %v", now, ok)
+	}
+	agree("miner restarted", view{true, "running", "online"}, 10*time.Second)
+	stopAPI()
+	startAPI()
+	agree("api restarted", view{true, "running", "online"}, 10*time.Second)
+	if out, err := ssh("cat /data/file"); err != nil || out != "soak-data" {
+		t.Fatalf("/data/file after the restarts = %q, %v", out, err)
+	}
+
+	// While the rental runs, the validator does not challenge the miner.
+	v := newSoakValidator(ctx, t, e)
+	if rep, err := v.ChallengeRound(ctx, nil); err != nil || rep.Queried != 0 {
+		t.Fatalf("challenge round while allocated: %+v, %v; want the miner skipped", rep, err)
+	}
+
+	// Expiry: every view lets go of it at the deadline.
+	wait := time.Until(rec.Deadline) + 15*time.Second
+	t.Logf("waiting %v for the deadline %v", wait.Round(time.Second), rec.Deadline.Format(time.TimeOnly))
+	agree("expired", view{false, "gone", ""}, wait)
+	st, err := store.Open(ctx, filepath.Join(e.DataDir, "validator.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reason, _, ok, err := st.AllocationEnded(ctx, e.Miner)
+	st.Close()
+	if err != nil || !ok || reason != "expired" {
+		t.Errorf("end reason = %q, %v, %v; want expired", reason, ok, err)
+	}
+
+	// Nothing of the rental is left on the host.
+	if cs, err := e.Docker.List(ctx, map[string]string{"sn27.allocation": "1"}); err != nil || len(cs) != 0 {
+		t.Errorf("rental containers left: %+v, %v", cs, err)
+	}
+	if out, err := exec.Command("docker", "volume", "ls", "-q", "--filter", "label="+docker.VolumeLabel).Output(); err != nil || strings.TrimSpace(string(out)) != "" {
+		t.Errorf("rental volumes left: %q, %v", out, err)
+	}
+	if mounts, _ := os.ReadFile("/proc/self/mounts"); strings.Contains(string(mounts), e.acfg.DataDir) {
+		t.Errorf("a rental disk is still mounted under %s", e.acfg.DataDir)
+	}
+	if left, _ := filepath.Glob(filepath.Join(e.acfg.DataDir, "volumes", "*")); len(left) != 0 {
+		t.Errorf("rental disk files left: %v", left)
+	}
+
+	// The validator challenges the miner again.
+	if rep, err := v.ChallengeRound(ctx, nil); err != nil || rep.Queried != 1 || rep.Succeeded != 1 {
+		t.Errorf("challenge round after expiry: %+v, %v; want the miner challenged and solving", rep, err)
+	}
+}
+
+// newSoakValidator is the validator of the soak test's wallet, on its store.
+func newSoakValidator(ctx context.Context, t *testing.T, e *minerEnv) *soakValidator {
+	t.Helper()
+	w := wallet.Wallet{Path: e.WalletArg[1], Name: e.WalletArg[3], Hotkey: "default"}
+	hot, err := w.LoadHotkey(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, filepath.Join(e.DataDir, "validator.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	d, err := dendrite.New(hot, dendrite.Config{ExternalIP: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	cfg := validator.DefaultConfig()
+	cfg.NetUID, cfg.DifficultyMin, cfg.DifficultyMax, cfg.PowTimeout = chain.NetUID(e.NetUID), 3, 4, 20*time.Second
+	v, err := validator.New(cfg, validator.Deps{Hotkey: hot, Chain: e.chain, Store: st, Dendrite: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &soakValidator{v: v, t: t}
+}
+
+type soakValidator struct {
+	v *validator.Validator
+	t *testing.T
+}
+
+// ChallengeRound syncs the metagraph and runs one round.
+func (s *soakValidator) ChallengeRound(ctx context.Context, _ any) (validator.RoundReport, error) {
+	if err := s.v.Sync(ctx); err != nil {
+		return validator.RoundReport{}, fmt.Errorf("sync: %w", err)
+	}
+	return s.v.ChallengeRound(ctx, s.v.Neurons())
+}
