@@ -111,10 +111,10 @@ func newMinerEnv(ctx context.Context, t *testing.T) *minerEnv {
 	e := &minerEnv{WS: ws, NetUID: uint16(netuid), WalletArg: w, Miner: string(eve.Hotkey()), SSHPort: acfg.SSHPort, Docker: dc,
 		t: t, acfg: acfg, chain: c, hotkey: eve, hw: hw, axonPort: freePort(t)}
 	e.startMiner(ctx)
-	t.Cleanup(func() { // never leave a container behind
+	t.Cleanup(func() { // never leave a container, volume or mounted disk behind
 		e.stopMiner()
-		if rec, ok := e.Alloc.Active(); ok {
-			_ = dc.Remove(context.Background(), rec.ContainerID)
+		if removed, err := dc.RemoveOrphans(context.Background(), ""); err != nil {
+			t.Errorf("remove the test's rentals: %v (removed %v)", err, removed)
 		}
 	})
 

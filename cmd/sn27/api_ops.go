@@ -66,9 +66,12 @@ func toRequest(r api.Request) renter.Request {
 		RAMBytes: r.RAMBytes, DiskBytes: r.DiskBytes, Timeline: r.Timeline, SSHKey: r.SSHKey}
 }
 
+// toAllocation gives API clients the known_hosts line itself (the file the
+// renter wrote is on this machine, not theirs) and a plain ssh command.
 func toAllocation(a renter.Allocation) api.Allocation {
 	return api.Allocation{Hotkey: a.Hotkey, Host: a.Host, Port: a.Port, Username: a.Username, Password: a.Password,
-		SSHCommand: a.SSHCommand, Deadline: a.Deadline}
+		SSHCommand: renter.SSHCommand(a.Username, a.Host, a.Port, ""), Deadline: a.Deadline,
+		KnownHosts: renter.KnownHostsLine(a.Host, a.Port, a.HostKey)}
 }
 
 func (o renterOps) Resources(ctx context.Context) ([]api.Resource, error) {

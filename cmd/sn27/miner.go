@@ -191,9 +191,11 @@ func newMinerDoctorCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check what validators and renters need of this machine",
-		Long: `Check docker, the allocation image, the NVIDIA container runtime (when GPUs exist), the SSH
-port for allocations, hashcat and free disk space. Prints PASS/FAIL with a fix for each, and exits 1
-when anything fails.`,
+		Long: `Check docker, the allocation image, how a rental's disk is limited (an ext4 image for /data,
+tried in --miner.data_dir/volumes; storage-opt size for the root filesystem), the rental network's
+isolation from the host (network sn27-rentals, iptables chain SN27-ISOLATION), the NVIDIA container
+runtime (when GPUs exist), the SSH port for allocations, hashcat and free disk space. Prints PASS/FAIL
+with a fix for each, and exits 1 when anything fails.`,
 		Example: `  sn27 miner doctor
   sn27 miner doctor --ssh.port 4444 --allocation.image sn27/allocation:bookworm`,
 		Args: cobra.NoArgs,
@@ -209,7 +211,8 @@ when anything fails.`,
 				dc.DockerErr = err
 			} else {
 				defer c.Close()
-				dc.Docker = c
+				c.SetDiskDir(filepath.Join(dir, "volumes")) // as the miner does
+				dc.Docker, dc.Rentals = c, c
 			}
 			failed := 0
 			for _, ch := range miner.Doctor(ctx, dc) {

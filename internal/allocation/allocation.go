@@ -42,6 +42,7 @@ type Docker interface {
 	Inspect(ctx context.Context, id string) (docker.Container, error)
 	EnsureRentalNetwork(ctx context.Context) error
 	RemoveOrphans(ctx context.Context, keep string) ([]string, error)
+	RemountDisks(ctx context.Context) ([]string, error)
 }
 
 // Specs reads the machine's hardware report (to refuse what it cannot give).
@@ -127,6 +128,15 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 		if m.netErr = m.docker.EnsureRentalNetwork(ctx); m.netErr != nil {
 			m.log.Error("rental network isolation unavailable; allocations are refused until it works (sn27 miner doctor)", "err", m.netErr)
 		}
+	}
+	// After a reboot the rentals' disk images are no longer mounted: mount
+	// them again (and restart their containers) before anything else.
+	restarted, err := m.docker.RemountDisks(ctx)
+	for _, c := range restarted {
+		m.log.Info("remounted a rental's disk and restarted its container", "container", c)
+	}
+	if err != nil {
+		m.log.Error("remount rental disks", "err", err)
 	}
 	if err := m.reconcileActiveLocked(ctx); err != nil {
 		return err

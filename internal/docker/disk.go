@@ -58,10 +58,20 @@ func diskFor(dir, vol string) disk {
 	return disk{image: filepath.Join(dir, vol+".img"), mount: filepath.Join(dir, vol)}
 }
 
+// realDir is dir as /proc/self/mountinfo shows paths under it: absolute,
+// without symbolic links.
+func realDir(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(abs)
+}
+
 // makeDisk makes a sparse file of size bytes in dir, makes an ext4
 // filesystem in it and loop-mounts it (nodev, nosuid) on a new directory.
 // On error nothing is left behind.
-func makeDisk(ctx context.Context, dir, vol string, size int64) (d disk, err error) {
+func makeDisk(ctx context.Context, dir, vol string, size int64) (_ disk, err error) {
 	if !validName.MatchString(vol) {
 		return disk{}, fmt.Errorf("make disk: bad volume name %.80q", vol)
 	}
@@ -71,11 +81,7 @@ func makeDisk(ctx context.Context, dir, vol string, size int64) (d disk, err err
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return disk{}, fmt.Errorf("make disk dir: %w", err)
 	}
-	// The paths must be those /proc/self/mountinfo shows.
-	if dir, err = filepath.Abs(dir); err == nil {
-		dir, err = filepath.EvalSymlinks(dir)
-	}
-	if err != nil {
+	if dir, err = realDir(dir); err != nil {
 		return disk{}, fmt.Errorf("make disk dir: %w", err)
 	}
 	var st unix.Statfs_t
@@ -85,7 +91,7 @@ func makeDisk(ctx context.Context, dir, vol string, size int64) (d disk, err err
 	if free := int64(st.Bavail) * st.Bsize; free < size {
 		return disk{}, fmt.Errorf("make disk %s: %s has %d MiB free, less than the %d MiB asked", vol, dir, free>>20, size>>20)
 	}
-	d = diskFor(dir, vol)
+	d := diskFor(dir, vol) // what to undo, as it is made
 	defer func() {
 		if err != nil {
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -96,7 +102,7 @@ func makeDisk(ctx context.Context, dir, vol string, size int64) (d disk, err err
 
 	f, err := os.OpenFile(d.image, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		d.image = "" // not ours: teardown must leave it
+		d = disk{} // neither is ours: teardown must leave them
 		return disk{}, fmt.Errorf("make disk %s: image %s: %w", vol, filepath.Join(dir, vol+".img"), ErrExists)
 	}
 	if err != nil {
@@ -128,19 +134,22 @@ func makeDisk(ctx context.Context, dir, vol string, size int64) (d disk, err err
 	return d, nil
 }
 
-// mkfsArgs are mkfs.ext4's arguments for an image of size bytes. The aim is
-// a df size close to the size rented; measured with e2fsprogs 1.47 on
-// Linux 6.18 (df size / requested): 16 MiB 98.4%, 200 MiB 98.4%, 1 GiB
-// 98.0%, 10 GiB 98.0%, 100 GiB 98.1%, against 87-95% for mkfs.ext4's
-// defaults below 1 GiB. What the defaults spend:
-//   - 5% reserved for root (-m): "Avail" would be 5% short; -m 0.
-//   - GDT blocks kept for online growth (resize_inode); images never grow.
-//   - The journal: 4 MiB at least, 32 MiB at 1 GiB, 1 GiB at 128 GiB. Below
-//     1 GiB none (RemountDisks runs e2fsck -p before mounting); above, 1/256
-//     of the size, 4 MiB to 1 GiB.
-//   - Below 512 MiB mke2fs picks 1 KiB blocks and an inode per 4 KiB; here
-//     always 4 KiB blocks and an inode per 16 KiB, the default for larger
-//     filesystems (1.6% of the size, 64 Ki inodes per GiB for renters'
+// mkfsArgs are mkfs.ext4's arguments for an image of size bytes, chosen so
+// df shows close to the size rented. Measured (TestMkfsSizes, e2fsprogs
+// 1.47, Linux 6.18), df size / size asked: 16 MiB 98.3%, 200 MiB 98.4%,
+// 1 GiB 98.0%, 10 GiB 98.0%; mkfs.ext4's defaults give 87-91% below
+// 1 GiB and 95% at 1 GiB. df's "avail" is up to 16 MiB lower still: ext4
+// keeps 2% (at most 4096 blocks) for delayed allocation. What the
+// defaults spend, and what is kept here:
+//   - 5% reserved for root (-m): none, the renter is root anyway.
+//   - GDT blocks kept for online growth (resize_inode): none, images
+//     never grow.
+//   - The journal, 4 MiB at least and 32 MiB at 1 GiB: none below 1 GiB
+//     (RemountDisks runs e2fsck -p before mounting), else 1/256 of the
+//     size, 4 MiB to 1 GiB.
+//   - Below 512 MiB mke2fs picks 1 KiB blocks and an inode per 4 KiB: here
+//     always 4 KiB blocks and an inode per 16 KiB, its default for larger
+//     filesystems (1.6% of the size, 64 Ki inodes per GiB, for renters'
 //     many small files).
 func mkfsArgs(image string, size int64) []string {
 	args := []string{"-q", "-F", "-b", "4096", "-i", "16384", "-I", "256", "-m", "0", "-O", "^resize_inode"}
@@ -179,6 +188,37 @@ func (d disk) teardown(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkMountedIn checks that the process pid (a container's init) has the
+// disk mounted at DataPath: the same device as d.mount on the host. A miner
+// in a mount namespace of its own (systemd's PrivateTmp=, ProtectHome=)
+// mounts where dockerd does not see it, and the container would get the
+// bare mount dir. Where /proc/pid cannot be read (another PID namespace)
+// there is nothing to check.
+func (d disk) checkMountedIn(pid int) error {
+	info, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/mountinfo")
+	if err != nil {
+		return nil
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(d.mount, &st); err != nil {
+		return fmt.Errorf("stat disk mount %s: %w", d.mount, err)
+	}
+	want := fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev))
+	sc := bufio.NewScanner(bytes.NewReader(info))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	got := ""
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) > 4 && unescapeOctal(f[4]) == DataPath {
+			got = f[2] // the last mount on the path is the one seen
+		}
+	}
+	if got != want {
+		return fmt.Errorf("the container's %s is device %q, not the disk image (%s): dockerd does not see the miner's mounts; "+
+			"run the miner in dockerd's mount namespace (no PrivateTmp=, ProtectHome= or ProtectSystem= in its unit)", DataPath, got, want)
+	}
+	return nil
 }
 
 // diskOf returns the disk a volume's DiskImageLabel names, checking that it
@@ -458,6 +498,11 @@ func (c *Client) RemountDisks(ctx context.Context) (restarted []string, err erro
 	dir, _ := c.settings()
 	if dir == "" {
 		return nil, nil
+	}
+	if dir, err = realDir(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("remount disks: %w", err)
 	}
 	images, err := filepath.Glob(filepath.Join(dir, "*.img"))
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,19 +32,23 @@ func diskDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	t.Cleanup(func() {
-		entries, _ := os.ReadDir(dir)
-		for _, e := range entries {
-			p := filepath.Join(dir, e.Name())
-			if ok, _ := isMounted(p); ok {
-				t.Errorf("%s still mounted at the end of the test", p)
-				_ = unix.Unmount(p, unix.MNT_DETACH)
-			}
-			if strings.HasSuffix(p, ".img") {
-				_ = detachLoops(p)
-			} else {
-				_ = setImmutable(p, false)
+		info, _ := os.ReadFile("/proc/self/mountinfo")
+		for _, l := range strings.Split(string(info), "\n") {
+			if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+				t.Errorf("%s still mounted at the end of the test", f[4])
+				_ = unix.Unmount(f[4], unix.MNT_DETACH)
 			}
 		}
+		_ = filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+			switch {
+			case err != nil:
+			case e.IsDir():
+				_ = setImmutable(p, false)
+			case strings.HasSuffix(p, ".img"):
+				_ = detachLoops(p)
+			}
+			return nil
+		})
 	})
 	return dir
 }
@@ -118,13 +123,37 @@ func TestMkfsSizes(t *testing.T) {
 	}
 }
 
+// TestMakeDiskUndo checks that makeDisk, failing after it made the image,
+// deletes the image and leaves what it did not make.
+func TestMakeDiskUndo(t *testing.T) {
+	needRootLoop(t)
+	dir := diskDir(t)
+	ctx := context.Background()
+	vol := "sn27-alloc-undo"
+	if err := os.Mkdir(filepath.Join(dir, vol), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := makeDisk(ctx, dir, vol, MinDiskBytes); !errors.Is(err, ErrExists) {
+		t.Fatalf("makeDisk over an existing mount dir = %v; want ErrExists", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, vol+".img")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("image left behind: %v", err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, vol)); err != nil || !fi.IsDir() {
+		t.Errorf("the existing directory was removed: %v", err)
+	}
+	if _, err := makeDisk(ctx, dir, vol+"-big", 1<<60); err == nil || !strings.Contains(err.Error(), "free") {
+		t.Errorf("makeDisk(1 EiB) = %v; want not enough free", err)
+	}
+}
+
 // TestDataDisk checks a /data disk end to end: df in the container shows
 // the size rented, writing past it fails with ENOSPC, the volume is a bind
 // of the mounted image, and Remove takes it all away.
 func TestDataDisk(t *testing.T) {
 	needRootLoop(t)
 	c := newTestClient(t)
-	dir := diskDir(t)
+	dir := filepath.Join(diskDir(t), "volumes") // Create makes it
 	c.SetDiskDir(dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -179,6 +208,21 @@ func TestDataDisk(t *testing.T) {
 	}
 	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("disk dir mode %v, %v; want 0700", fi.Mode(), err)
+	}
+
+	// What Create checks after the start: the container's /data is the
+	// disk; a container with a plain volume fails the same check.
+	for _, tc := range []struct {
+		id   string
+		want bool
+	}{{id, true}, {pid, false}} {
+		in, err := c.api.ContainerInspect(ctx, tc.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.checkMountedIn(in.State.Pid); (err == nil) != tc.want {
+			t.Errorf("checkMountedIn(%s) = %v; want ok %v", in.Name, err, tc.want)
+		}
 	}
 
 	sshWait(t, key, port, "true")
@@ -261,6 +305,25 @@ func TestDataDiskRefusedAndUndone(t *testing.T) {
 		t.Errorf("disk dir holds %v after the failed Create", entries)
 	}
 
+	// An image of that name already there: refused, and left alone.
+	squatter := filepath.Join(dir, name+"-data.img")
+	if err := os.WriteFile(squatter, []byte("not sn27's"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = c.Create(ctx, ContainerSpec{Name: name, Image: testImage, Resources: Resources{DiskBytes: 64 << 20}, SSHHostPort: freePort(t), Volume: name + "-data", AuthorizedKey: pub})
+	if !errors.Is(err, ErrExists) {
+		t.Errorf("Create over an existing image = %v; want ErrExists", err)
+	}
+	if b, err := os.ReadFile(squatter); err != nil || string(b) != "not sn27's" {
+		t.Errorf("the existing image was touched: %q, %v", b, err)
+	}
+	if _, err := c.Inspect(ctx, name); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Inspect(%s) = %v; want ErrNotFound", name, err)
+	}
+	if _, err := c.api.VolumeInspect(ctx, name+"-data"); err == nil {
+		t.Errorf("volume %s-data left behind", name)
+	}
+
 	for _, vol := range []string{"../escape", "a/b", ".hidden", "x"} {
 		if _, _, err := c.Create(ctx, ContainerSpec{Name: name, Image: testImage, Resources: Resources{DiskBytes: 64 << 20}, SSHHostPort: 2222, Volume: vol, AuthorizedKey: pub}); err == nil || !strings.Contains(err.Error(), "volume name") {
 			t.Errorf("Create(volume %q) = %v; want a bad volume name", vol, err)
@@ -326,7 +389,7 @@ func TestRemountDisks(t *testing.T) {
 		t.Fatalf("write /data/file: %s", res.Stderr)
 	}
 	timeout := 2
-	if err := c.api.ContainerStop(ctx, id, stopOpts(timeout)); err != nil {
+	if err := c.api.ContainerStop(ctx, id, container.StopOptions{Timeout: &timeout}); err != nil {
 		t.Fatal(err)
 	}
 	d := diskFor(dir, name+"-data")
@@ -334,7 +397,7 @@ func TestRemountDisks(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitNoLoop(t, d.image)
-	if err := c.api.ContainerStart(ctx, id, startOpts()); err != nil {
+	if err := c.api.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if res := run("sh", "-c", "touch /data/leak"); res.ExitCode == 0 {

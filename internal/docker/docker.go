@@ -89,8 +89,9 @@ type Client struct {
 	api engine
 
 	mu      sync.Mutex
-	diskDir string // SetDiskDir; "" for plain volumes
-	owner   string // SetOwner; "" for none
+	diskDir string    // SetDiskDir; "" for plain volumes
+	owner   string    // SetOwner; "" for none
+	rnet    rentalNet // zero: defaultRentalNet
 }
 
 // settings returns the disk dir and owner under the lock.
@@ -223,7 +224,7 @@ func (c *Client) Create(ctx context.Context, s ContainerSpec) (id string, warnin
 	if useDisk && s.Resources.DiskBytes < MinDiskBytes {
 		return "", nil, fmt.Errorf("container spec: disk %d bytes is below the %d MiB minimum of a /data disk", s.Resources.DiskBytes, MinDiskBytes>>20)
 	}
-	if s.Network == RentalNetwork {
+	if s.Network == c.rentalNet().network {
 		// Never start a rental on the network without its firewall rules
 		// (a host firewall reload may have flushed them).
 		if err := c.EnsureRentalNetwork(ctx); err != nil {
@@ -250,6 +251,7 @@ func (c *Client) Create(ctx context.Context, s ContainerSpec) (id string, warnin
 
 	// Undo whatever was made if a later step fails, even when ctx is done.
 	var cleanup []func(context.Context)
+	var d disk // the /data disk, when useDisk
 	defer func() {
 		if err == nil {
 			return
@@ -276,7 +278,7 @@ func (c *Client) Create(ctx context.Context, s ContainerSpec) (id string, warnin
 		}
 		opts := volume.CreateOptions{Name: s.Volume, Labels: labels}
 		if useDisk {
-			d, err := makeDisk(ctx, diskDir, s.Volume, s.Resources.DiskBytes)
+			d, err = makeDisk(ctx, diskDir, s.Volume, s.Resources.DiskBytes)
 			if err != nil {
 				return "", warnings, err
 			}
@@ -325,6 +327,17 @@ func (c *Client) Create(ctx context.Context, s ContainerSpec) (id string, warnin
 	}
 	if err := c.api.ContainerStart(ctx, cid, container.StartOptions{}); err != nil {
 		return "", warnings, wrap("start container "+s.Name, err)
+	}
+	if useDisk {
+		in, err := c.api.ContainerInspect(ctx, cid)
+		if err != nil {
+			return "", warnings, wrap("inspect container "+s.Name, err)
+		}
+		if in.State != nil && in.State.Pid > 0 {
+			if err := d.checkMountedIn(in.State.Pid); err != nil {
+				return "", warnings, err
+			}
+		}
 	}
 	if key == "" {
 		if err := c.setRootPassword(ctx, cid, s.RootPassword); err != nil {

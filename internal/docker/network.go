@@ -29,19 +29,41 @@ const IsolationChain = "SN27-ISOLATION"
 // ErrNotIsolated reports a rental network or firewall rule that is missing.
 var ErrNotIsolated = errors.New("rental network not isolated")
 
-// isolationRules are IsolationChain's rules, in order: replies to
-// connections the host opened (docker-proxy forwarding the published SSH
-// port, say) pass; any connection a rental opens to the host — its bridge
-// gateway, LAN address, or anything else the host answers on — is dropped.
-var isolationRules = [][]string{
-	{"-i", RentalBridge, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"},
-	{"-i", RentalBridge, "-j", "DROP"},
+// rentalNet names the rental network, its bridge and its chain; tests use
+// names of their own so they neither see nor disturb a miner's.
+type rentalNet struct {
+	network, bridge, chain string
+}
+
+var defaultRentalNet = rentalNet{network: RentalNetwork, bridge: RentalBridge, chain: IsolationChain}
+
+// rentalNet returns the names the client uses.
+func (c *Client) rentalNet() rentalNet {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rnet == (rentalNet{}) {
+		return defaultRentalNet
+	}
+	return c.rnet
+}
+
+// rules are the chain's rules, in order: replies to connections the host
+// opened (docker-proxy forwarding the published SSH port, say) pass; any
+// connection a rental opens to the host — its bridge gateway, LAN address,
+// or anything else the host answers on — is dropped.
+func (rn rentalNet) rules() [][]string {
+	return [][]string{
+		{"-i", rn.bridge, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"},
+		{"-i", rn.bridge, "-j", "DROP"},
+	}
 }
 
 // forwardRule, in DOCKER-USER, keeps rentals off the containers of the
 // default bridge (Docker's own isolation chains do too; this does not
 // depend on them).
-var forwardRule = []string{"-i", RentalBridge, "-o", "docker0", "-j", "DROP"}
+func (rn rentalNet) forwardRule() []string {
+	return []string{"-i", rn.bridge, "-o", "docker0", "-j", "DROP"}
+}
 
 // EnsureRentalNetwork creates RentalNetwork when missing (no inter-container
 // traffic, bridge RentalBridge) and installs the host firewall rules that
@@ -49,25 +71,26 @@ var forwardRule = []string{"-i", RentalBridge, "-o", "docker0", "-j", "DROP"}
 // jumped to first from INPUT, and a DOCKER-USER rule. It is idempotent and
 // repairs rules a firewall reload removed or moved. Needs root.
 func (c *Client) EnsureRentalNetwork(ctx context.Context) error {
-	if err := c.ensureNetwork(ctx); err != nil {
+	rn := c.rentalNet()
+	if err := c.ensureNetwork(ctx, rn); err != nil {
 		return err
 	}
-	for _, ipt := range iptablesCommands(ctx) {
-		if err := ensureIsolation(ctx, ipt); err != nil {
+	for _, cmd := range iptablesCommands(ctx) {
+		if err := rn.ensureIsolation(ctx, cmd); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (c *Client) ensureNetwork(ctx context.Context) error {
-	n, err := c.api.NetworkInspect(ctx, RentalNetwork, network.InspectOptions{})
+func (c *Client) ensureNetwork(ctx context.Context, rn rentalNet) error {
+	n, err := c.api.NetworkInspect(ctx, rn.network, network.InspectOptions{})
 	if cerrdefs.IsNotFound(err) {
-		_, err = c.api.NetworkCreate(ctx, RentalNetwork, network.CreateOptions{
+		_, err = c.api.NetworkCreate(ctx, rn.network, network.CreateOptions{
 			Driver: "bridge",
 			Labels: map[string]string{NetworkLabel: "1"},
 			Options: map[string]string{
-				"com.docker.network.bridge.name":       RentalBridge,
+				"com.docker.network.bridge.name":       rn.bridge,
 				"com.docker.network.bridge.enable_icc": "false", // rentals cannot reach each other
 			},
 		})
@@ -75,23 +98,23 @@ func (c *Client) ensureNetwork(ctx context.Context) error {
 			return nil
 		}
 		if !cerrdefs.IsConflict(err) && !strings.Contains(err.Error(), "already exists") {
-			return fmt.Errorf("create network %s: %w", RentalNetwork, err)
+			return fmt.Errorf("create network %s: %w", rn.network, err)
 		}
 		// Made meanwhile by another caller: check it as below.
-		n, err = c.api.NetworkInspect(ctx, RentalNetwork, network.InspectOptions{})
+		n, err = c.api.NetworkInspect(ctx, rn.network, network.InspectOptions{})
 	}
 	if err != nil {
-		return fmt.Errorf("inspect network %s: %w", RentalNetwork, err)
+		return fmt.Errorf("inspect network %s: %w", rn.network, err)
 	}
-	return checkNetwork(n)
+	return rn.checkNetwork(n)
 }
 
 // checkNetwork makes sure n is the network ensureNetwork makes, not one of
 // the same name made otherwise.
-func checkNetwork(n network.Inspect) error {
-	if n.Driver != "bridge" || n.Options["com.docker.network.bridge.name"] != RentalBridge {
+func (rn rentalNet) checkNetwork(n network.Inspect) error {
+	if n.Driver != "bridge" || n.Options["com.docker.network.bridge.name"] != rn.bridge {
 		return fmt.Errorf("network %s (driver %s, bridge %q) is not sn27's; remove it (docker network rm %s): %w",
-			RentalNetwork, n.Driver, n.Options["com.docker.network.bridge.name"], RentalNetwork, ErrNotIsolated)
+			rn.network, n.Driver, n.Options["com.docker.network.bridge.name"], rn.network, ErrNotIsolated)
 	}
 	return nil
 }
@@ -119,62 +142,70 @@ func iptOut(ctx context.Context, cmd string, args ...string) (string, error) {
 	return string(out), err
 }
 
-// jumpIsFirst reports whether INPUT's first rule jumps to IsolationChain.
-func jumpIsFirst(ctx context.Context, cmd string) (bool, error) {
+// jumpIsFirst reports whether the jump to the chain comes before every
+// INPUT rule but other SN27 isolation jumps (whose chains match only their
+// own bridges), so nothing can accept a rental's traffic first.
+func (rn rentalNet) jumpIsFirst(ctx context.Context, cmd string) (bool, error) {
 	out, err := iptOut(ctx, cmd, "-S", "INPUT")
 	if err != nil {
 		return false, err
 	}
 	for _, line := range strings.Split(out, "\n") {
-		if strings.HasPrefix(line, "-A INPUT") {
-			return strings.TrimSpace(line) == "-A INPUT -j "+IsolationChain, nil
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "-A INPUT -j "+rn.chain:
+			return true, nil
+		case strings.HasPrefix(line, "-A INPUT -j SN27-") && !strings.Contains(line[len("-A INPUT -j "):], " "):
+			// another isolation chain
+		case strings.HasPrefix(line, "-A "):
+			return false, nil
 		}
 	}
 	return false, nil
 }
 
-func ensureIsolation(ctx context.Context, cmd string) error {
+func (rn rentalNet) ensureIsolation(ctx context.Context, cmd string) error {
 	fail := func(err error) error { return fmt.Errorf("install rental isolation (%s): %w", cmd, err) }
-	if ipt(ctx, cmd, "-n", "-L", IsolationChain) != nil {
-		if err := ipt(ctx, cmd, "-N", IsolationChain); err != nil {
+	if ipt(ctx, cmd, "-n", "-L", rn.chain) != nil {
+		if err := ipt(ctx, cmd, "-N", rn.chain); err != nil {
 			return fail(err)
 		}
 	}
 	complete := true
-	for _, r := range isolationRules {
-		if ipt(ctx, cmd, append([]string{"-C", IsolationChain}, r...)...) != nil {
+	for _, r := range rn.rules() {
+		if ipt(ctx, cmd, append([]string{"-C", rn.chain}, r...)...) != nil {
 			complete = false
 		}
 	}
 	if !complete {
 		// Rebuild the chain so the rules are in order.
-		if err := ipt(ctx, cmd, "-F", IsolationChain); err != nil {
+		if err := ipt(ctx, cmd, "-F", rn.chain); err != nil {
 			return fail(err)
 		}
-		for _, r := range isolationRules {
-			if err := ipt(ctx, cmd, append([]string{"-A", IsolationChain}, r...)...); err != nil {
+		for _, r := range rn.rules() {
+			if err := ipt(ctx, cmd, append([]string{"-A", rn.chain}, r...)...); err != nil {
 				return fail(err)
 			}
 		}
 	}
-	first, err := jumpIsFirst(ctx, cmd)
+	first, err := rn.jumpIsFirst(ctx, cmd)
 	if err != nil {
 		return fail(err)
 	}
 	if !first {
 		// Not there, or behind rules that could accept a rental's traffic.
-		for ipt(ctx, cmd, "-C", "INPUT", "-j", IsolationChain) == nil {
-			if err := ipt(ctx, cmd, "-D", "INPUT", "-j", IsolationChain); err != nil {
+		for ipt(ctx, cmd, "-C", "INPUT", "-j", rn.chain) == nil {
+			if err := ipt(ctx, cmd, "-D", "INPUT", "-j", rn.chain); err != nil {
 				return fail(err)
 			}
 		}
-		if err := ipt(ctx, cmd, "-I", "INPUT", "1", "-j", IsolationChain); err != nil {
+		if err := ipt(ctx, cmd, "-I", "INPUT", "1", "-j", rn.chain); err != nil {
 			return fail(err)
 		}
 	}
 	if cmd == "iptables" && ipt(ctx, cmd, "-n", "-L", "DOCKER-USER") == nil {
-		if ipt(ctx, cmd, append([]string{"-C", "DOCKER-USER"}, forwardRule...)...) != nil {
-			if err := ipt(ctx, cmd, append([]string{"-I", "DOCKER-USER", "1"}, forwardRule...)...); err != nil {
+		if ipt(ctx, cmd, append([]string{"-C", "DOCKER-USER"}, rn.forwardRule()...)...) != nil {
+			if err := ipt(ctx, cmd, append([]string{"-I", "DOCKER-USER", "1"}, rn.forwardRule()...)...); err != nil {
 				return fail(err)
 			}
 		}
@@ -186,38 +217,39 @@ func ensureIsolation(ctx context.Context, cmd string) error {
 // EnsureRentalNetwork installed, and RentalNetwork when no container is
 // on it.
 func (c *Client) RemoveRentalIsolation(ctx context.Context) error {
+	rn := c.rentalNet()
 	var errs []error
 	for _, cmd := range iptablesCommands(ctx) {
-		for ipt(ctx, cmd, "-C", "INPUT", "-j", IsolationChain) == nil {
-			if err := ipt(ctx, cmd, "-D", "INPUT", "-j", IsolationChain); err != nil {
+		for ipt(ctx, cmd, "-C", "INPUT", "-j", rn.chain) == nil {
+			if err := ipt(ctx, cmd, "-D", "INPUT", "-j", rn.chain); err != nil {
 				errs = append(errs, fmt.Errorf("remove rental isolation: %w", err))
 				break
 			}
 		}
 		if cmd == "iptables" {
-			for ipt(ctx, cmd, append([]string{"-C", "DOCKER-USER"}, forwardRule...)...) == nil {
-				if err := ipt(ctx, cmd, append([]string{"-D", "DOCKER-USER"}, forwardRule...)...); err != nil {
+			for ipt(ctx, cmd, append([]string{"-C", "DOCKER-USER"}, rn.forwardRule()...)...) == nil {
+				if err := ipt(ctx, cmd, append([]string{"-D", "DOCKER-USER"}, rn.forwardRule()...)...); err != nil {
 					errs = append(errs, fmt.Errorf("remove rental isolation: %w", err))
 					break
 				}
 			}
 		}
-		if ipt(ctx, cmd, "-n", "-L", IsolationChain) == nil {
-			if err := ipt(ctx, cmd, "-F", IsolationChain); err != nil {
+		if ipt(ctx, cmd, "-n", "-L", rn.chain) == nil {
+			if err := ipt(ctx, cmd, "-F", rn.chain); err != nil {
 				errs = append(errs, fmt.Errorf("remove rental isolation: %w", err))
-			} else if err := ipt(ctx, cmd, "-X", IsolationChain); err != nil {
+			} else if err := ipt(ctx, cmd, "-X", rn.chain); err != nil {
 				errs = append(errs, fmt.Errorf("remove rental isolation: %w", err))
 			}
 		}
 	}
-	n, err := c.api.NetworkInspect(ctx, RentalNetwork, network.InspectOptions{})
+	n, err := c.api.NetworkInspect(ctx, rn.network, network.InspectOptions{})
 	switch {
 	case cerrdefs.IsNotFound(err):
 	case err != nil:
-		errs = append(errs, fmt.Errorf("inspect network %s: %w", RentalNetwork, err))
+		errs = append(errs, fmt.Errorf("inspect network %s: %w", rn.network, err))
 	case n.Labels[NetworkLabel] == "1" && len(n.Containers) == 0:
 		if err := c.api.NetworkRemove(ctx, n.ID); err != nil && !cerrdefs.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("remove network %s: %w", RentalNetwork, err))
+			errs = append(errs, fmt.Errorf("remove network %s: %w", rn.network, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -226,28 +258,29 @@ func (c *Client) RemoveRentalIsolation(ctx context.Context) error {
 // CheckIsolation reports (ErrNotIsolated) what is missing of RentalNetwork
 // and its firewall rules; nil when all is in place.
 func (c *Client) CheckIsolation(ctx context.Context) error {
-	n, err := c.api.NetworkInspect(ctx, RentalNetwork, network.InspectOptions{})
+	rn := c.rentalNet()
+	n, err := c.api.NetworkInspect(ctx, rn.network, network.InspectOptions{})
 	if cerrdefs.IsNotFound(err) {
-		return fmt.Errorf("network %s missing: %w", RentalNetwork, ErrNotIsolated)
+		return fmt.Errorf("network %s missing: %w", rn.network, ErrNotIsolated)
 	}
 	if err != nil {
-		return fmt.Errorf("inspect network %s: %w", RentalNetwork, err)
+		return fmt.Errorf("inspect network %s: %w", rn.network, err)
 	}
-	if err := checkNetwork(n); err != nil {
+	if err := rn.checkNetwork(n); err != nil {
 		return err
 	}
 	var missing []string
 	for _, cmd := range iptablesCommands(ctx) {
-		first, err := jumpIsFirst(ctx, cmd) // fails without root
+		first, err := rn.jumpIsFirst(ctx, cmd) // fails without root
 		if err != nil {
 			return fmt.Errorf("check rental isolation: %w", err)
 		}
 		if !first {
-			missing = append(missing, fmt.Sprintf("%s INPUT's first rule -j %s", cmd, IsolationChain))
+			missing = append(missing, fmt.Sprintf("%s INPUT's first rule -j %s", cmd, rn.chain))
 		}
-		for _, r := range isolationRules {
-			if ipt(ctx, cmd, append([]string{"-C", IsolationChain}, r...)...) != nil {
-				missing = append(missing, fmt.Sprintf("%s rule %q in %s", cmd, strings.Join(r, " "), IsolationChain))
+		for _, r := range rn.rules() {
+			if ipt(ctx, cmd, append([]string{"-C", rn.chain}, r...)...) != nil {
+				missing = append(missing, fmt.Sprintf("%s rule %q in %s", cmd, strings.Join(r, " "), rn.chain))
 			}
 		}
 	}

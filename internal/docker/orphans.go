@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -109,10 +108,8 @@ func (c *Client) removeOrphanDisks(ctx context.Context, dir string, keep map[str
 	if err != nil {
 		return nil, fmt.Errorf("remove orphan disks: %w", err)
 	}
-	if abs, err := filepath.Abs(dir); err == nil {
-		if real, err := filepath.EvalSymlinks(abs); err == nil {
-			dir = real
-		}
+	if dir, err = realDir(dir); err != nil {
+		return nil, fmt.Errorf("remove orphan disks: %w", err)
 	}
 	seen := map[string]bool{}
 	var errs []error

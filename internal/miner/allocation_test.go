@@ -80,6 +80,11 @@ func newAllocEnv(t *testing.T) *allocEnv {
 	dataDir := t.TempDir()
 	dc.SetDiskDir(filepath.Join(dataDir, "volumes"))
 	dc.SetOwner(dataDir) // leftovers of other tests on this daemon are theirs
+	t.Cleanup(func() { // no container, volume or mounted disk outlives the test
+		if removed, err := dc.RemoveOrphans(context.Background(), ""); err != nil {
+			t.Errorf("remove the test's rentals: %v (removed %v)", err, removed)
+		}
+	})
 	return &allocEnv{n: newNet(t), dataDir: dataDir, port: port, dc: dc}
 }
 
@@ -87,6 +92,11 @@ func newAllocEnv(t *testing.T) *allocEnv {
 func (e *allocEnv) start(t *testing.T, shift time.Duration) (*runningMiner, *allocation.Manager, context.CancelFunc) {
 	cfg := allocation.DefaultConfig()
 	cfg.DataDir, cfg.SSHPort = e.dataDir, e.port
+	return e.startWith(t, cfg, shift)
+}
+
+// startWith is start with an allocation configuration.
+func (e *allocEnv) startWith(t *testing.T, cfg allocation.Config, shift time.Duration) (*runningMiner, *allocation.Manager, context.CancelFunc) {
 	hw := hwspec.DefaultConfig()
 	hw.NvidiaSMI = ""
 	m, err := allocation.New(cfg, e.dc, hwspec.New(hw, e.dc), nil)

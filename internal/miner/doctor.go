@@ -2,6 +2,7 @@ package miner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sn27/sn27/internal/bench"
+	"github.com/sn27/sn27/internal/docker"
 	"github.com/sn27/sn27/internal/pow"
 )
 
@@ -30,10 +32,20 @@ type DockerProbe interface {
 	ImageExists(ctx context.Context, ref string) (bool, error)
 }
 
+// RentalProbe is what the doctor asks about how rentals are confined.
+type RentalProbe interface {
+	// DiskLimit tries the ways a rental's disk can be limited here.
+	DiskLimit(ctx context.Context) docker.DiskLimitReport
+	// CheckIsolation reports what is missing of the rental network and
+	// its firewall rules.
+	CheckIsolation(ctx context.Context) error
+}
+
 // DoctorConfig says what to check.
 type DoctorConfig struct {
 	Docker      DockerProbe // nil: Docker client could not be created (DockerErr says why)
 	DockerErr   error
+	Rentals     RentalProbe // nil: the rental disk and network checks are skipped
 	Image       string
 	SSHPort     int
 	HashcatPath string
@@ -63,6 +75,9 @@ func Doctor(ctx context.Context, c DoctorConfig) []Check {
 	if dockerOK {
 		ok, err := c.Docker.ImageExists(ctx, c.Image)
 		add("allocation image", ok && err == nil, errText(err, fmt.Sprintf("%s present: %v", c.Image, ok)), "build it: sn27 miner image build")
+		if c.Rentals != nil {
+			out = append(out, rentalChecks(ctx, c.Rentals)...)
+		}
 	}
 	// GPUs and the NVIDIA runtime.
 	if _, err := exec.LookPath(c.NvidiaSMI); err == nil {
@@ -128,6 +143,38 @@ func Doctor(ctx context.Context, c DoctorConfig) []Check {
 			fmt.Sprintf("free at least %.0f GiB for containers and images", float64(c.MinFreeDisk)/(1<<30)))
 	}
 	return out
+}
+
+// rentalChecks reports how a rental's disk is limited and whether its
+// network is kept off the host.
+func rentalChecks(ctx context.Context, p RentalProbe) []Check {
+	dctx, cancel := context.WithTimeout(ctx, time.Minute)
+	r := p.DiskLimit(dctx)
+	cancel()
+	disk := Check{
+		Name:   "rental disk limit",
+		OK:     r.Data || r.RootFS,
+		Detail: fmt.Sprintf("%s (/data: %s; root filesystem: %s)", r.Method(), r.DataDetail, r.RootFSDetail),
+	}
+	if !disk.OK {
+		disk.Fix = "run the miner as root with mkfs.ext4 (apt-get install e2fsprogs) and loop devices (modprobe loop), " +
+			"so /data is an ext4 image of the size rented; or keep /var/lib/docker on xfs mounted with pquota for storage-opt size"
+	}
+	ictx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err := p.CheckIsolation(ictx)
+	cancel()
+	isolation := Check{
+		Name:   "rental network isolation",
+		OK:     err == nil,
+		Detail: errText(err, fmt.Sprintf("network %s and the %s iptables rules keep rentals off the host", docker.RentalNetwork, docker.IsolationChain)),
+	}
+	switch {
+	case errors.Is(err, docker.ErrNotIsolated):
+		isolation.Fix = "start sn27 miner once (as root): it creates the network and installs the iptables rules, and checks them before each rental"
+	case err != nil:
+		isolation.Fix = "run as root with iptables installed (apt-get install iptables); sn27 miner installs the rules at start"
+	}
+	return []Check{disk, isolation}
 }
 
 func errText(err error, ok string) string {

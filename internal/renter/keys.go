@@ -71,16 +71,26 @@ func (k *keyDir) knownHostsPath(hotkey string) string {
 	return filepath.Join(k.dir, hotkey+".known_hosts")
 }
 
+// KnownHostsLine is the OpenSSH known_hosts line pinning hostKey (an
+// authorized_keys-format public key) for host:port; "" when hostKey is not
+// a valid key.
+func KnownHostsLine(host string, port int, hostKey string) string {
+	pk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(hostKey))
+	if err != nil || hostKey == "" {
+		return ""
+	}
+	return knownhosts.Line([]string{knownhosts.Normalize(net.JoinHostPort(host, strconv.Itoa(port)))}, pk)
+}
+
 // saveKnownHosts writes the known_hosts line of the rental's host key.
 func (k *keyDir) saveKnownHosts(hotkey, host string, port int, hostKey string) (string, error) {
 	if err := checkName(hotkey); err != nil {
 		return "", err
 	}
-	pk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(hostKey))
-	if err != nil {
+	if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(hostKey)); err != nil {
 		return "", fmt.Errorf("the miner's host key: %w", err)
 	}
-	line := knownhosts.Line([]string{knownhosts.Normalize(net.JoinHostPort(host, strconv.Itoa(port)))}, pk) + "\n"
+	line := KnownHostsLine(host, port, hostKey) + "\n"
 	path := k.knownHostsPath(hotkey)
 	if err := writeFileAtomic(path, []byte(line)); err != nil {
 		return "", fmt.Errorf("save known_hosts: %w", err)

@@ -134,15 +134,17 @@ func TestErrorMapping(t *testing.T) {
 	}{
 		{"no_match", ErrNoMatch, 404, "no_match", "no miner matches the request"},
 		{"unknown_hotkey", fmt.Errorf("%w: %s is not in the metagraph", ErrUnknownHotkey, hk2), 404, "unknown_hotkey",
-			"unknown hotkey: " + hk2 + " is not in the metagraph"},
+			hk2 + " is not in the metagraph"},
 		{"not_allocated", fmt.Errorf("dial miner 10.0.0.1: %w", ErrNotAllocated), 404, "not_allocated",
 			"dial miner 10.0.0.1: hotkey is not allocated"},
 		{"already_allocated", fmt.Errorf("%w: by another renter", ErrAlreadyAllocated), 409, "already_allocated",
-			"hotkey is already allocated: by another renter"},
+			"by another renter"},
 		{"refused", fmt.Errorf("allocate: %w", ErrRefused), 409, "refused", "allocate: refused"},
 		{"invalid_request", fmt.Errorf("%w: timeline 100000 minutes is outside 1..43200", ErrInvalid), 422, "invalid_request",
-			"invalid request: timeline 100000 minutes is outside 1..43200"},
-		{"long reason", long, 422, "invalid_request", long.Error()[:maxReason-len("…")] + "…"},
+			"timeline 100000 minutes is outside 1..43200"},
+		{"wrapped twice", fmt.Errorf("%w: %w", ErrInvalid, errors.New("invalid request: bad ssh key")), 422, "invalid_request",
+			"invalid request: bad ssh key"},
+		{"long reason", long, 422, "invalid_request", strings.Repeat("é", (maxReason-len("…"))/2) + "…"},
 		{"internal", errors.New("dial miner 10.0.0.1: secret detail"), 500, "internal", ""},
 	}
 	for _, tt := range tests {

@@ -12,7 +12,8 @@
 // or an Authorization: Bearer key from the keys file. Bodies are decoded
 // strictly (unknown fields are errors) and errors are
 // {"error": {"code": "...", "message": "..."}}. Mutating routes honour
-// Idempotency-Key, recorded in the API's SQLite database. Webhooks
+// Idempotency-Key, recorded in the API's SQLite database (the key hashed,
+// the answer sealed under a key derived from it). Webhooks
 // (allocation.ended, allocation.status) leave through a durable outbox with
 // retries, TLS verified and HMAC-SHA256 signed. A health loop forgets
 // allocations past their deadline or no longer held by their miner, probes

@@ -158,7 +158,9 @@ func (s *Server) checkMinerStatus(ctx context.Context, body []byte) reply {
 	}
 	out := make([]minerStatus, len(q.Hotkeys))
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
+	// 256 hotkeys take at most 8 rounds of probe and check (15 s), well
+	// within the server's write timeout.
+	sem := make(chan struct{}, 32)
 	for i, hk := range q.Hotkeys {
 		out[i] = minerStatus{Hotkey: hk, Status: "not_allocated"}
 		a, ok := byKey[hk]

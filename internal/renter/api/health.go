@@ -48,8 +48,9 @@ func probeSSH(ctx context.Context, host string, port int, timeout time.Duration)
 	return errors.New("no ssh banner")
 }
 
-// checkTimeout bounds one Ops.Check, a request to the miner.
-const checkTimeout = 30 * time.Second
+// checkTimeout bounds one Ops.Check, a request to the miner. A miner that
+// does not answer in time counts as unreachable, which never ends a rental.
+const checkTimeout = 10 * time.Second
 
 // Health statuses of an allocation.
 const (
@@ -59,26 +60,26 @@ const (
 	statusPaused  = "paused"
 )
 
-// monitor is the health loop. Every interval it lists the allocations and,
-// for each one:
+// monitor is the health loop. Every interval it lists the allocations. One
+// past its deadline is forgotten (Ops.Forget, "expired") without a probe.
+// For every other one it probes the SSH port and asks the miner (Ops.Check)
+// at the same time, and the first rule that applies decides:
 //
-//   - past its deadline: forgets it (Ops.Forget "expired") without probing;
-//   - otherwise probes its SSH port and asks the miner (Ops.Check), then:
-//   - the miner says it does not hold it: forgets it ("miner_lost");
+//   - the miner says it does not hold it: forgotten ("miner_lost");
 //   - the probe answers: "online", failures reset;
-//   - the miner says it is paused: "paused", failures reset; health never
-//     ends a paused rental;
-//   - the miner could not be asked: "offline", failures not counted (no
+//   - the miner says it is paused: "paused", failures reset (health never
+//     ends a paused rental);
+//   - the miner could not be asked: "offline", the failure not counted (no
 //     evidence either way);
-//   - the miner says it runs it ("running", or no state with Held): a
-//     failure; HealthFailures consecutive ones end it (Ops.Deallocate,
-//     "unhealthy");
+//   - the miner says it runs it ("running", or no state but held): "offline"
+//     and a counted failure; HealthFailures of them in a row end it
+//     (Ops.Deallocate, "unhealthy");
 //   - any other state ("restarting", "exited", ...): "offline", not counted.
 //
 // An allocation that left the list without this API ending it is reported
-// ended with the reason Ops.Ended gives. allocation.status is emitted when
-// the status changes. The state is in memory: a restarted API starts every
-// allocation at "unknown".
+// ended with the reason Ops.Ended gives ("ended" when none is recorded).
+// allocation.status is emitted when the status changes. The state is in
+// memory: a restarted API starts every allocation at "unknown".
 type monitor struct {
 	s *Server
 

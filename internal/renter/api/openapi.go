@@ -31,7 +31,7 @@ var (
 	hotkeysReqSchema  = object([]string{"hotkeys"}, obj{"hotkeys": obj{"type": "array", "minItems": 1, "maxItems": maxHotkeys, "items": hotkeyProp}})
 
 	allocationSchema = object(nil, obj{"hotkey": str, "host": str, "port": integer, "username": str,
-		"password": str, "ssh_command": str, "deadline": dateTime})
+		"password": str, "ssh_command": str, "deadline": dateTime, "known_hosts": str})
 	deallocateSchema = object(nil, obj{"hotkey": str, "deallocated": boolean})
 	actionSchema     = object(nil, obj{"hotkey": str, "action": obj{"type": "string", "enum": []string{"restart", "pause", "unpause", "exchange_key"}}, "ok": boolean})
 	statusSchema     = object(nil, obj{"miners": obj{"type": "array", "items": object(nil, obj{"hotkey": str,
@@ -95,7 +95,7 @@ func openAPI() obj {
 		}
 		if rt.mutating {
 			op["parameters"] = []obj{{"name": "Idempotency-Key", "in": "header", "required": false,
-				"description": "replays the first answer for a repeat of the same request; another body gets 422",
+				"description": "replays the first answer for a repeat of the same request; another body gets 422. Use a random UUID: the stored answer is sealed under a key derived from it",
 				"schema":      obj{"type": "string", "maxLength": 255}}}
 			op["responses"].(obj)["422"] = errResponse("invalid_request (the message says why), or idempotency_key_reused: Idempotency-Key reused with another route or body")
 		}

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -31,8 +32,31 @@ func TestOpenAPI(t *testing.T) {
 		"/list/allocations_sql", "/list/resources_sql", "/list/count_all_gpus", "/list/count_all_by_model", "/list/available",
 		"/list/allocated_hotkeys"}
 	for _, p := range want {
-		if _, ok := doc.Paths[p]["post"]; !ok {
+		post, ok := doc.Paths[p]["post"].(map[string]any)
+		if !ok {
 			t.Errorf("openapi.json lacks POST %s", p)
+			continue
+		}
+		responses, _ := post["responses"].(map[string]any)
+		for _, code := range []string{"200", "400", "401", "404", "409", "413", "422", "500"} {
+			if _, ok := responses[code]; !ok {
+				t.Errorf("POST %s does not document %s", p, code)
+			}
+		}
+	}
+	// Error codes a renter may meet are documented.
+	raw, _ := json.Marshal(doc.Paths["/service/allocate_hotkey"])
+	for _, code := range []string{"no_match", "unknown_hotkey", "not_allocated", "already_allocated", "refused",
+		"invalid_request", "idempotency_key_reused"} {
+		if !strings.Contains(string(raw), code) {
+			t.Errorf("allocate_hotkey does not document %s", code)
+		}
+	}
+	// So is the paused status.
+	for _, p := range []string{"/service/check_miner_status", "/list/allocations_sql"} {
+		raw, _ := json.Marshal(doc.Paths[p])
+		if !strings.Contains(string(raw), `"paused"`) {
+			t.Errorf("%s does not document the paused status", p)
 		}
 	}
 	for _, p := range []string{"/healthz", "/openapi.json"} {

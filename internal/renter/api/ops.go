@@ -8,8 +8,10 @@ import (
 
 // Sentinel errors an [Ops] implementation returns (wrapped or bare) so that
 // handlers can pick an HTTP status. The answer's message is the error's text
-// (trimmed), so wrap the sentinel with the reason the renter should read:
-// fmt.Errorf("%w: timeline 100000 minutes is outside 1..43200", ErrInvalid).
+// (trimmed, less a leading "<sentinel text>: "), so wrap the sentinel with
+// the reason the renter should read: fmt.Errorf("%w: timeline 100000 minutes
+// is outside 1..43200", ErrInvalid) answers 422 invalid_request with the
+// message "timeline 100000 minutes is outside 1..43200".
 // Any other error becomes a 500 whose body does not contain the error text.
 var (
 	// ErrNoMatch: no miner satisfies the requested spec, or the requested
@@ -90,6 +92,10 @@ type Allocation struct {
 	Password   string
 	SSHCommand string
 	Deadline   time.Time
+	// KnownHosts is the OpenSSH known_hosts line of the rental's own SSH host
+	// key ("[host]:port ssh-ed25519 AAAA…"), "" when the miner sent none:
+	// put it in a known_hosts file to verify the first login.
+	KnownHosts string
 }
 
 // AllocationInfo describes a rental held by this renter.

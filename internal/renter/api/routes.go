@@ -140,32 +140,35 @@ func internal(op string, err error) reply {
 const maxReason = 500
 
 // opsError maps an Ops error onto an answer. Below 500 the message is the
-// error's text (the miner's or renter's reason, trimmed); a 500 hides it.
+// error's text (the miner's or renter's reason, trimmed), less a leading
+// "<sentinel>: " that the code already says; a 500 hides it.
 func opsError(op string, err error) reply {
-	var status int
-	var code string
-	switch {
-	case errors.Is(err, ErrInvalid):
-		status, code = http.StatusUnprocessableEntity, "invalid_request"
-	case errors.Is(err, ErrUnknownHotkey):
-		status, code = http.StatusNotFound, "unknown_hotkey"
-	case errors.Is(err, ErrNoMatch):
-		status, code = http.StatusNotFound, "no_match"
-	case errors.Is(err, ErrNotAllocated):
-		status, code = http.StatusNotFound, "not_allocated"
-	case errors.Is(err, ErrAlreadyAllocated):
-		status, code = http.StatusConflict, "already_allocated"
-	case errors.Is(err, ErrRefused):
-		status, code = http.StatusConflict, "refused"
-	default:
-		return internal(op, err)
+	for _, m := range []struct {
+		sentinel error
+		status   int
+		code     string
+	}{
+		{ErrInvalid, http.StatusUnprocessableEntity, "invalid_request"},
+		{ErrUnknownHotkey, http.StatusNotFound, "unknown_hotkey"},
+		{ErrNoMatch, http.StatusNotFound, "no_match"},
+		{ErrNotAllocated, http.StatusNotFound, "not_allocated"},
+		{ErrAlreadyAllocated, http.StatusConflict, "already_allocated"},
+		{ErrRefused, http.StatusConflict, "refused"},
+	} {
+		if errors.Is(err, m.sentinel) {
+			msg := err.Error()
+			if rest, ok := strings.CutPrefix(msg, m.sentinel.Error()+": "); ok && strings.TrimSpace(rest) != "" {
+				msg = rest
+			}
+			return fail(m.status, m.code, reason(msg))
+		}
 	}
-	return fail(status, code, reason(err))
+	return internal(op, err)
 }
 
-// reason is err's text as valid UTF-8 of at most maxReason bytes.
-func reason(err error) string {
-	s := strings.TrimSpace(strings.ToValidUTF8(err.Error(), "\uFFFD"))
+// reason is msg as valid UTF-8 of at most maxReason bytes.
+func reason(msg string) string {
+	s := strings.TrimSpace(strings.ToValidUTF8(msg, "\uFFFD"))
 	if len(s) <= maxReason {
 		return s
 	}
@@ -333,11 +336,12 @@ type allocationResponse struct {
 	Password   string    `json:"password"`
 	SSHCommand string    `json:"ssh_command"`
 	Deadline   time.Time `json:"deadline"`
+	KnownHosts string    `json:"known_hosts,omitempty"`
 }
 
 func toAllocationResponse(a Allocation) allocationResponse {
 	return allocationResponse{Hotkey: a.Hotkey, Host: a.Host, Port: a.Port, Username: a.Username,
-		Password: a.Password, SSHCommand: a.SSHCommand, Deadline: a.Deadline.UTC()}
+		Password: a.Password, SSHCommand: a.SSHCommand, Deadline: a.Deadline.UTC(), KnownHosts: a.KnownHosts}
 }
 
 type deallocateResponse struct {
