@@ -80,7 +80,7 @@ func newAllocEnv(t *testing.T) *allocEnv {
 	dataDir := t.TempDir()
 	dc.SetDiskDir(filepath.Join(dataDir, "volumes"))
 	dc.SetOwner(dataDir) // leftovers of other tests on this daemon are theirs
-	t.Cleanup(func() { // no container, volume or mounted disk outlives the test
+	t.Cleanup(func() {   // no container, volume or mounted disk outlives the test
 		if removed, err := dc.RemoveOrphans(context.Background(), ""); err != nil {
 			t.Errorf("remove the test's rentals: %v (removed %v)", err, removed)
 		}
