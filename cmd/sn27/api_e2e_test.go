@@ -479,6 +479,42 @@ func TestAPIEndToEnd(t *testing.T) {
 		t.Errorf("allocations_sql after deallocate = %+v", as)
 	}
 
+	// Refusals get their own codes and carry the reason.
+	type apiError struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	refusal := func(body string, wantStatus int, wantCode, wantText string) {
+		t.Helper()
+		r := post(anon, "/service/allocate_hotkey", body, auth)
+		var ae apiError
+		_ = json.Unmarshal(r.body, &ae)
+		if r.status != wantStatus || ae.Error.Code != wantCode || !strings.Contains(ae.Error.Message, wantText) {
+			t.Errorf("allocate_hotkey %s = %d %s; want %d %s with %q", body, r.status, r.body, wantStatus, wantCode, wantText)
+		}
+	}
+	ferdie := chaintest.Dev(t, "//NotRegisteredAnywhere").Hotkey()
+	refusal(`{"hotkey":"`+string(ferdie)+`","timeline":10}`, http.StatusNotFound, "unknown_hotkey", "not registered")
+	refusal(`{"hotkey":"`+e.Miner+`","timeline":50000}`, http.StatusUnprocessableEntity, "invalid_request", "timeline 50000 minutes is outside 1..43200")
+	refusal(`{"hotkey":"`+e.Miner+`","timeline":10,"ssh_key":"ssh-ed25519 AAAAnot-a-key"}`, http.StatusUnprocessableEntity, "invalid_request", "ssh key")
+	held := post(anon, "/service/allocate_hotkey", `{"hotkey":"`+e.Miner+`","timeline":10,"ssh_key":"`+strings.TrimSpace(string(pub))+`"}`, auth)
+	if held.status != http.StatusOK {
+		t.Fatalf("allocate_hotkey: %d %s", held.status, held.body)
+	}
+	var heldAlloc struct {
+		KnownHosts string `json:"known_hosts"`
+	}
+	decode(held, &heldAlloc)
+	if !strings.HasPrefix(heldAlloc.KnownHosts, "[127.0.0.1]:"+strconv.Itoa(e.SSHPort)+" ssh-ed25519 ") {
+		t.Errorf("known_hosts line = %q", heldAlloc.KnownHosts)
+	}
+	refusal(`{"hotkey":"`+e.Miner+`","timeline":10}`, http.StatusConflict, "already_allocated", "already allocated")
+	if r := post(anon, "/service/deallocate", `{"hotkey":"`+e.Miner+`"}`, auth); r.status != http.StatusOK {
+		t.Fatalf("deallocate: %d %s", r.status, r.body)
+	}
+
 	// A client certificate from --api.client-ca, no bearer key.
 	rs := listResources(withCert, "/list/available", nil)
 	if len(rs.Resources) != 1 || rs.Resources[0].Hotkey != e.Miner || rs.Resources[0].Allocated {

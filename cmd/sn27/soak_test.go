@@ -315,3 +315,137 @@ func (s *soakValidator) ChallengeRound(ctx context.Context, _ any) (validator.Ro
 	}
 	return s.v.ChallengeRound(ctx, s.v.Neurons())
 }
+
+// TestLostRentalLeavesEveryView: the miner loses a rental (its container is
+// removed behind its back); the validator's status check ends it as
+// miner_lost, `renter list-allocations` and the store drop it, and the
+// validator challenges the miner again.
+func TestLostRentalLeavesEveryView(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs dockerd, the allocation image and ssh; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	e := newMinerEnv(ctx, t)
+	common := append([]string{"--subtensor.chain_endpoint", e.WS, "--netuid", strconv.Itoa(int(e.NetUID)), "--data.dir", e.DataDir}, e.WalletArg...)
+	if code, out, stderr := sn27(t, append([]string{"renter", "allocate-hotkey", e.Miner, "--timeline", "10", "--ram", "256MB", "--disk", "64MB"}, common...)...); code != 0 {
+		t.Fatalf("allocate-hotkey: exit %d: %s%s", code, out, stderr)
+	}
+	rec, ok := e.Alloc.Active()
+	if !ok {
+		t.Fatal("the miner holds no rental")
+	}
+	v := newSoakValidator(ctx, t, e)
+	if err := v.v.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ended := v.v.RentalsRound(ctx); len(ended) != 0 {
+		t.Fatalf("status check of a held rental ended %v", ended)
+	}
+	if b, err := exec.Command("docker", "rm", "-f", rec.ContainerID).CombinedOutput(); err != nil {
+		t.Fatalf("docker rm: %v: %s", err, b)
+	}
+	ended := v.v.RentalsRound(ctx)
+	if len(ended) != 1 || ended[0].Hotkey != e.Miner || ended[0].Reason != "miner_lost" {
+		t.Fatalf("status check after the container vanished ended %v; want %s miner_lost", ended, e.Miner)
+	}
+	if e.Alloc.Allocated() {
+		t.Error("the miner still holds the lost rental")
+	}
+	if _, out, _ := sn27(t, append([]string{"renter", "list-allocations"}, common...)...); strings.Contains(out, e.Miner) || !strings.Contains(out, "0 allocations") {
+		t.Errorf("list-allocations after the loss:\n%s", out)
+	}
+	if rep, err := v.ChallengeRound(ctx, nil); err != nil || rep.Queried != 1 {
+		t.Errorf("challenge round after the loss: %+v, %v; want the miner challenged", rep, err)
+	}
+}
+
+// TestDevnetRents: `sn27 devnet` with Docker rents out its miners, and the
+// commands it prints (rent one, log in, end it) work as printed.
+func TestDevnetRents(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a devnet with Docker rentals; skipped with -short")
+	}
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(home, ".ssh", "id_ed25519")).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v: %s", err, out)
+	}
+	dataDir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"devnet", "--miners", "1", "--block-time", "250ms", "--data.dir", dataDir,
+			"--chain.port", strconv.Itoa(freePort(t)), "--axon.port", strconv.Itoa(freePort(t)), "--ssh.port", strconv.Itoa(freePort(t)),
+			"--dashboard.addr", ""}, &out, &errb)
+	}()
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("sn27 devnet exit %d:\n%s", code, errb.String())
+		}
+		// Nothing of the rental is left behind.
+		if b, _ := exec.Command("docker", "ps", "-aq", "--filter", "label=io.sn27.owner="+filepath.Join(dataDir, "miner-0")).Output(); len(strings.TrimSpace(string(b))) != 0 {
+			t.Errorf("devnet rental containers left: %s", b)
+		}
+	}()
+	for deadline := time.Now().Add(2 * time.Minute); !strings.Contains(out.String(), "Ctrl-C"); {
+		select {
+		case code := <-done:
+			done <- code
+			t.Fatalf("sn27 devnet exited %d:\n%s", code, errb.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sn27 devnet did not come up:\n%s\n%s", out.String(), errb.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	printed := out.String()
+	t.Logf("devnet printed:\n%s", printed)
+	command := func(label string) []string {
+		for _, line := range strings.Split(printed, "\n") {
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(line), label); ok {
+				fields := strings.Fields(rest)
+				if len(fields) == 0 || fields[0] != "sn27" {
+					t.Fatalf("%q line is not an sn27 command: %q", label, line)
+				}
+				for i, f := range fields { // the shell would expand ~
+					if strings.HasPrefix(f, "~/") {
+						fields[i] = filepath.Join(home, f[2:])
+					}
+				}
+				return fields[1:]
+			}
+		}
+		t.Fatalf("devnet printed no %q line:\n%s", label, printed)
+		return nil
+	}
+	rent, end := command("rent one"), command("end it")
+	code, allocOut, stderr := sn27(t, rent...)
+	if code != 0 {
+		t.Fatalf("the printed rent command: exit %d: %s%s", code, allocOut, stderr)
+	}
+	var sshLine string
+	lines := strings.Split(allocOut, "\n")
+	for i, l := range lines {
+		if strings.TrimSpace(l) == "Log in with:" && i+1 < len(lines) {
+			sshLine = strings.TrimSpace(lines[i+1])
+		}
+	}
+	f := strings.Fields(sshLine)
+	if len(f) < 2 || f[0] != "ssh" || !strings.Contains(sshLine, "StrictHostKeyChecking=yes") {
+		t.Fatalf("allocate printed no pinned ssh command:\n%s", allocOut)
+	}
+	b, err := exec.Command("ssh", append(append([]string{"-o", "BatchMode=yes", "-o", "ConnectTimeout=5"}, f[1:]...), "hostname")...).CombinedOutput()
+	if err != nil || !strings.HasPrefix(strings.TrimSpace(string(b)), "sn27-alloc-") {
+		t.Fatalf("the printed ssh command: %v: %s", err, b)
+	}
+	if code, o, stderr := sn27(t, end...); code != 0 || !strings.Contains(o, "Deallocated") {
+		t.Fatalf("the printed end command: exit %d: %s%s", code, o, stderr)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sn27/sn27/internal/devnet"
+	"github.com/sn27/sn27/internal/keys"
 )
 
 func freePort(t *testing.T) int {
@@ -132,4 +133,24 @@ func checkDashboard(t *testing.T, url string) {
 		}
 	}
 	t.Errorf("the dashboard never showed 3 miners with a weight")
+}
+
+// Without Docker (or the image) the devnet says why it does not rent; with
+// it, it prints the commands that rent miner 0, log in and end the rental.
+func TestPrintInfoRentals(t *testing.T) {
+	info := devnet.Info{NetUID: 1, ChainURL: "ws://127.0.0.1:9944", Wallets: "/d/wallets", Miners: []keys.Hotkey{"5Hotkey"},
+		Rentals: "off: ping docker daemon: connection refused"}
+	var out bytes.Buffer
+	devnet.PrintInfo(&out, info)
+	if !strings.Contains(out.String(), "rentals     off: ping docker daemon") || strings.Contains(out.String(), "rent one") {
+		t.Errorf("without docker:\n%s", out.String())
+	}
+	info.Rentals = ""
+	out.Reset()
+	devnet.PrintInfo(&out, info)
+	for _, want := range []string{"rent one    sn27 renter allocate-hotkey 5Hotkey", "end it      sn27 renter deallocate 5Hotkey", "--data.dir /d/validator"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("with docker: no %q in\n%s", want, out.String())
+		}
+	}
 }

@@ -81,6 +81,8 @@ func parseHostKey(s string) (ed25519.PrivateKey, error) {
 // hostKeyFiles are the files that make sshd use the host key s: the key
 // (re-encoded, so nothing but the key is written), its public half and the
 // sshd drop-in naming it.
+const unusedKey = "# unused: this rental's sshd offers only its ed25519 host key (sshd_config.d/01-sn27-hostkey.conf)\n"
+
 func hostKeyFiles(s string) ([]tarFile, error) {
 	priv, err := parseHostKey(s)
 	if err != nil {
@@ -99,5 +101,10 @@ func hostKeyFiles(s string) ([]tarFile, error) {
 		{name: strings.TrimPrefix(hostKeyPath, "/"), mode: 0o600, body: pem.EncodeToMemory(blk)},
 		{name: strings.TrimPrefix(hostKeyPath, "/") + ".pub", mode: 0o644, body: []byte(pubLine)},
 		{name: strings.TrimPrefix(hostKeyConfig, "/"), mode: 0o644, body: []byte("# sn27: the allocation's own host key, which the renter was given.\nHostKey " + hostKeyPath + "\n")},
+		// Placeholders: the entrypoint's `ssh-keygen -A` then makes no RSA
+		// and ECDSA keys (a second of start-up) that sshd, told to use only
+		// the key above, would never offer.
+		{name: "etc/ssh/ssh_host_rsa_key", mode: 0o600, body: []byte(unusedKey)},
+		{name: "etc/ssh/ssh_host_ecdsa_key", mode: 0o600, body: []byte(unusedKey)},
 	}, nil
 }

@@ -26,7 +26,7 @@ import (
 )
 
 // renterKey is an RSA key as the SN27 renter makes one.
-func renterKey(t *testing.T) (*rsa.PrivateKey, string) {
+func renterKey(t testing.TB) (*rsa.PrivateKey, string) {
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +37,7 @@ func renterKey(t *testing.T) (*rsa.PrivateKey, string) {
 
 // sshKey makes an ed25519 key pair with ssh-keygen; returns the private key
 // path and the public key line.
-func sshKey(t *testing.T, name string) (string, string) {
+func sshKey(t testing.TB, name string) (string, string) {
 	path := filepath.Join(t.TempDir(), name)
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", path).CombinedOutput(); err != nil {
 		t.Fatalf("ssh-keygen: %v: %s", err, out)
@@ -61,7 +61,7 @@ type allocEnv struct {
 	dc      *docker.Client
 }
 
-func newAllocEnv(t *testing.T) *allocEnv {
+func newAllocEnv(t testing.TB) *allocEnv {
 	if testing.Short() {
 		t.Skip("needs dockerd, the allocation image and ssh; skipped with -short")
 	}
@@ -96,7 +96,7 @@ func (e *allocEnv) start(t *testing.T, shift time.Duration) (*runningMiner, *all
 }
 
 // startWith is start with an allocation configuration.
-func (e *allocEnv) startWith(t *testing.T, cfg allocation.Config, shift time.Duration) (*runningMiner, *allocation.Manager, context.CancelFunc) {
+func (e *allocEnv) startWith(t testing.TB, cfg allocation.Config, shift time.Duration) (*runningMiner, *allocation.Manager, context.CancelFunc) {
 	hw := hwspec.DefaultConfig()
 	hw.NvidiaSMI = ""
 	m, err := allocation.New(cfg, e.dc, hwspec.New(hw, e.dc), nil)

@@ -46,7 +46,7 @@ type net27 struct {
 	netuid chain.NetUID
 }
 
-func newNet(t *testing.T) *net27 {
+func newNet(t testing.TB) *net27 {
 	t.Helper()
 	_, url, _ := chaintest.ServeDevChain(t, devchain.DefaultConfig())
 	c := chaintest.Connect(t, url)
@@ -78,7 +78,7 @@ func startMiner(t *testing.T, n *net27, cfg miner.Config, solver miner.Solver) *
 
 // startMinerWith starts a miner with an allocator; stop ends it (and may be
 // called more than once).
-func startMinerWith(t *testing.T, n *net27, cfg miner.Config, solver miner.Solver, alloc miner.Allocator) (*runningMiner, func()) {
+func startMinerWith(t testing.TB, n *net27, cfg miner.Config, solver miner.Solver, alloc miner.Allocator) (*runningMiner, func()) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -122,7 +122,7 @@ func startMinerWith(t *testing.T, n *net27, cfg miner.Config, solver miner.Solve
 	return &runningMiner{mn: mn, target: dendrite.Target{IP: "127.0.0.1", Port: port, Hotkey: eve.Hotkey()}, reg: reg}, stop
 }
 
-func client(t *testing.T, uri string) *dendrite.Dendrite {
+func client(t testing.TB, uri string) *dendrite.Dendrite {
 	d, err := dendrite.New(dev(t, uri), dendrite.Config{})
 	if err != nil {
 		t.Fatal(err)

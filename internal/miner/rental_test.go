@@ -281,3 +281,56 @@ func TestCheckingSaysState(t *testing.T) {
 		t.Error("the rental outlived its container")
 	}
 }
+
+// BenchmarkAllocateToLogin measures what a renter waits for: from the
+// Allocate request to the first successful OpenSSH login (with the pinned
+// host key), then deallocates. Run: go test ./internal/miner -run x -bench AllocateToLogin -benchtime 5x
+func BenchmarkAllocateToLogin(b *testing.B) {
+	e := newAllocEnv(b)
+	cfg := allocation.DefaultConfig()
+	cfg.DataDir, cfg.SSHPort = e.dataDir, e.port
+	rm, _, stop := e.startWith(b, cfg, 0)
+	defer stop()
+	key, pub := sshKey(b, "renter")
+	d := client(b, "//Charlie")
+	var times []time.Duration
+	for b.Loop() {
+		priv, pubPEM := renterKey(b)
+		start := time.Now()
+		req := protocol.NewAllocate()
+		req.Checking, req.Timeline, req.PublicKey = false, 10, pubPEM
+		req.DeviceRequirement = json.RawMessage(`{"cpu":{"count":1},"ram":{"capacity":268435456},"hard_disk":{"capacity":268435456}}`)
+		req.DockerRequirement = json.RawMessage(`{"ssh_key":"` + pub + `"}`)
+		if err := d.Call(context.Background(), rm.target, req, 2*time.Minute); err != nil {
+			b.Fatal(err)
+		}
+		var out struct {
+			Status bool   `json:"status"`
+			Info   string `json:"info"`
+		}
+		if err := json.Unmarshal(req.Output, &out); err != nil || !out.Status {
+			b.Fatalf("allocate: %s", req.Output)
+		}
+		creds, err := allocation.DecryptCredentials(priv, out.Info)
+		if err != nil {
+			b.Fatal(err)
+		}
+		known := filepath.Join(b.TempDir(), "known_hosts")
+		os.WriteFile(known, []byte("[127.0.0.1]:"+strconv.Itoa(creds.Port)+" "+creds.HostKey+"\n"), 0o600)
+		if o, err := exec.Command("ssh", "-i", key, "-p", strconv.Itoa(creds.Port), "-o", "UserKnownHostsFile="+known,
+			"-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "root@127.0.0.1", "true").CombinedOutput(); err != nil {
+			b.Fatalf("first login: %v: %s", err, o)
+		}
+		times = append(times, time.Since(start))
+		b.StopTimer()
+		dreq := protocol.NewAllocate()
+		dreq.Checking, dreq.Timeline, dreq.PublicKey = false, 0, pubPEM
+		if err := d.Call(context.Background(), rm.target, dreq, 2*time.Minute); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	slices.Sort(times)
+	b.ReportMetric(times[len(times)/2].Seconds(), "median-s/login")
+	b.Logf("allocate → first login: %v (median %v)", times, times[len(times)/2])
+}
