@@ -98,6 +98,12 @@ func (o renterOps) Deallocate(ctx context.Context, hotkey string) error {
 	return apiErr(o.s.Deallocate(ctx, hotkey))
 }
 
+// DeallocateReason is Deallocate recording reason (the health loop's
+// "unhealthy") in the store.
+func (o renterOps) DeallocateReason(ctx context.Context, hotkey, reason string) error {
+	return apiErr(o.s.DeallocateReason(ctx, hotkey, reason))
+}
+
 func (o renterOps) Allocations(ctx context.Context) ([]api.AllocationInfo, error) {
 	as, err := o.s.Allocations(ctx)
 	out := make([]api.AllocationInfo, len(as))
@@ -113,6 +119,11 @@ func (o renterOps) Action(ctx context.Context, hotkey, action, sshKey string) er
 
 func (o renterOps) Check(ctx context.Context, hotkey string) (api.MinerStatus, error) {
 	st, err := o.s.Check(ctx, hotkey)
+	if err == nil && !st.Held && !st.Lost() {
+		// A bare "no" (SN27's Python miners say so of a paused rental too) is
+		// no evidence either way.
+		return api.MinerStatus{}, fmt.Errorf("miner %s answers false without saying whether the rental is paused or gone", hotkey)
+	}
 	return api.MinerStatus{Held: st.Held, State: st.State, Deadline: st.Deadline}, apiErr(err)
 }
 

@@ -320,11 +320,12 @@ func (m *Manager) Allocate(ctx context.Context, validator keys.Hotkey, req *prot
 
 // checkLocked answers "do you still hold the rental of this key?": status
 // true while its container exists (running or paused), with the container's
-// state and the rental's deadline (fields SN27's Python renters ignore). A
-// container that vanished ends the allocation here and now.
+// state and the rental's deadline (fields SN27's Python renters ignore);
+// status false with state "none", which proves it is gone. A container that
+// vanished ends the allocation here and now.
 func (m *Manager) checkLocked(ctx context.Context, req *protocol.Allocate, samePEM bool) error {
 	if !samePEM {
-		return answer(req, protocol.AllocationCheck{Status: false, Message: "no rental of this public key"})
+		return answer(req, protocol.AllocationCheck{Status: false, State: "none", Message: "no rental of this public key"})
 	}
 	active := m.st.Active
 	c, err := m.docker.Inspect(ctx, active.ContainerID)
@@ -336,7 +337,7 @@ func (m *Manager) checkLocked(ctx context.Context, req *protocol.Allocate, sameP
 		if _, err := m.docker.RemoveOrphans(ctx, ""); err != nil {
 			m.log.Error("remove the lost rental's volume", "err", err)
 		}
-		return answer(req, protocol.AllocationCheck{Status: false, Message: "the rental's container is gone"})
+		return answer(req, protocol.AllocationCheck{Status: false, State: "none", Message: "the rental's container is gone"})
 	}
 	if err != nil {
 		return fmt.Errorf("inspect allocated container: %w", err)

@@ -274,8 +274,8 @@ func TestCheckingSaysState(t *testing.T) {
 	if b, err := exec.Command("docker", "rm", "-f", rec.ContainerID).CombinedOutput(); err != nil {
 		t.Fatalf("docker rm: %v: %s", err, b)
 	}
-	if out := check(); out["status"] != false {
-		t.Errorf("check after the container vanished = %v; want status false", out)
+	if out := check(); out["status"] != false || out["state"] != "none" {
+		t.Errorf("check after the container vanished = %v; want status false, state none", out)
 	}
 	if m.Allocated() {
 		t.Error("the rental outlived its container")

@@ -57,9 +57,14 @@ func ParseDetails(js string) (Details, error) {
 // Status is what a miner says of a rental.
 type Status struct {
 	Held     bool      // it still holds an allocation of the renter key
-	State    string    // the container's state; "" when the miner does not say
+	State    string    // the container's state ("none" when not held); "" when the miner does not say
 	Deadline time.Time // zero when the miner does not say
 }
+
+// Lost reports whether the answer proves the rental is gone. SN27's Python
+// miners answer status false also while the container is paused or
+// restarting, without a state: only a miner that says its state proves it.
+func (s Status) Lost() bool { return !s.Held && s.State != "" }
 
 // Caller sends one synapse (a *dendrite.Dendrite).
 type Caller interface {
@@ -131,7 +136,9 @@ type Reconciler struct {
 
 // Reconcile ends the rows whose deadline has passed (expired) and, for the
 // others, asks each miner in targets whether it still holds the rental:
-// one that says no ends it (miner_lost). A miner that cannot be asked, a
+// one that says no, with its state, ends it (miner_lost); a bare "no" from
+// a miner that does not say its state (a paused rental looks like that on
+// SN27's Python miners) keeps it until its deadline. A miner that cannot be asked, a
 // hotkey without a target and a row without a recorded renter key keep
 // their rows: only evidence ends a rental.
 func (r Reconciler) Reconcile(ctx context.Context, targets map[string]dendrite.Target, now time.Time) ([]Ended, error) {
@@ -187,9 +194,12 @@ func (r Reconciler) Reconcile(ctx context.Context, targets map[string]dendrite.T
 				log.Debug("rental check: miner not asked; keeping the rental", "hotkey", row.Hotkey, "err", err)
 				return
 			}
-			if !st.Held {
+			switch {
+			case st.Lost():
 				log.Info("the miner no longer holds the rental; ending it", "hotkey", row.Hotkey)
 				end(row.Hotkey, ReasonMinerLost)
+			case !st.Held:
+				log.Debug("the miner answers false without a state (paused or gone); keeping the rental until its deadline", "hotkey", row.Hotkey)
 			}
 		})
 	}

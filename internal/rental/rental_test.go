@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,25 +55,27 @@ func TestReconcile(t *testing.T) {
 	add("lost", later, true)
 	add("paused", later, true)
 	add("python", later, true)
+	add("pyfalse", later, true)
 	add("unreachable", later, true)
 	add("nokey", later, false)
 	add("notarget", later, true)
 	miners := fakeMiners{
 		"expired": `{"status":true}`,
-		"lost":    `{"status":false}`,
+		"lost":    `{"status":false,"state":"none"}`,
+		"pyfalse": `{"status":false}`,
 		"paused":  `{"status":true,"state":"paused","deadline":"2026-01-01T01:00:00Z"}`,
 		"python":  `{"status":true}`,
 		"nokey":   `{"status":false}`,
 	}
 	targets := map[string]dendrite.Target{}
-	for _, hk := range []string{"expired", "lost", "paused", "python", "unreachable", "nokey"} {
+	for _, hk := range []string{"expired", "lost", "paused", "python", "pyfalse", "unreachable", "nokey"} {
 		targets[hk] = dendrite.Target{IP: "127.0.0.1", Port: 1, Hotkey: keys.Hotkey(hk)}
 	}
 	ended, err := Reconciler{Store: st, Caller: miners}.Reconcile(ctx, targets, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	slices.SortFunc(ended, func(a, b Ended) int { return compare(a.Hotkey, b.Hotkey) })
+	slices.SortFunc(ended, func(a, b Ended) int { return strings.Compare(a.Hotkey, b.Hotkey) })
 	want := []Ended{{"expired", ReasonExpired}, {"lost", ReasonMinerLost}}
 	if !slices.Equal(ended, want) {
 		t.Errorf("ended = %v; want %v", ended, want)
@@ -82,7 +85,7 @@ func TestReconcile(t *testing.T) {
 	for _, r := range rows {
 		left = append(left, r.Hotkey)
 	}
-	if w := []string{"nokey", "notarget", "paused", "python", "unreachable"}; !slices.Equal(left, w) {
+	if w := []string{"nokey", "notarget", "paused", "pyfalse", "python", "unreachable"}; !slices.Equal(left, w) {
 		t.Errorf("rows left = %v; want %v", left, w)
 	}
 	for hk, reason := range map[string]string{"expired": ReasonExpired, "lost": ReasonMinerLost} {
@@ -90,16 +93,6 @@ func TestReconcile(t *testing.T) {
 			t.Errorf("AllocationEnded(%s) = %q; want %q", hk, r, reason)
 		}
 	}
-}
-
-func compare(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func TestParseCheck(t *testing.T) {
@@ -110,6 +103,7 @@ func TestParseCheck(t *testing.T) {
 	}{
 		{`{"status":true}`, Status{Held: true}, false},
 		{`{"status":false,"message":"x"}`, Status{}, false},
+		{`{"status":false,"state":"none"}`, Status{State: "none"}, false},
 		{`{"status":true,"state":"paused","deadline":"2026-01-01T01:00:00.5Z"}`, Status{Held: true, State: "paused", Deadline: time.Date(2026, 1, 1, 1, 0, 0, 5e8, time.UTC)}, false},
 		{`{"status":true,"deadline":"soon"}`, Status{Held: true}, false},
 		{`{"status":"yes"}`, Status{}, true},

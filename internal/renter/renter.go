@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -108,6 +109,12 @@ type Service struct {
 	log  *slog.Logger
 	keys *keyDir
 	now  func() time.Time
+
+	// The metagraph as read by Check, reused for a few seconds: the API's
+	// health loop checks every rental each interval.
+	cacheMu sync.Mutex
+	cacheAt time.Time
+	cacheNs []chain.Neuron
 }
 
 // New returns a Service; it creates KeysDir (0700) if needed.
@@ -506,6 +513,12 @@ func (s *Service) release(ctx context.Context, t dendrite.Target, pubPEM string)
 // restarted without its state), the local record is removed too and the
 // error wraps ErrNotAllocated.
 func (s *Service) Deallocate(ctx context.Context, hotkey string) error {
+	return s.DeallocateReason(ctx, hotkey, rental.ReasonDeallocated)
+}
+
+// DeallocateReason is Deallocate with the reason the store records
+// (unhealthy, for the API's health loop).
+func (s *Service) DeallocateReason(ctx context.Context, hotkey, why string) error {
 	_, pubPEM, err := s.loadKey(ctx, hotkey)
 	if err != nil {
 		return err
@@ -521,7 +534,7 @@ func (s *Service) Deallocate(ctx context.Context, hotkey string) error {
 	if err != nil && !errors.As(err, &refused) {
 		return err
 	}
-	reason := rental.ReasonDeallocated
+	reason := why
 	if refused != nil {
 		reason = rental.ReasonMinerLost
 	}
@@ -562,7 +575,7 @@ func (s *Service) Check(ctx context.Context, hotkey string) (rental.Status, erro
 	if err != nil {
 		return rental.Status{}, err
 	}
-	n, err := s.neuron(ctx, hotkey)
+	n, err := s.cachedNeuron(ctx, hotkey)
 	if err != nil {
 		return rental.Status{}, err
 	}
@@ -731,6 +744,25 @@ func (s *Service) neurons(ctx context.Context) ([]chain.Neuron, error) {
 		return nil, fmt.Errorf("query neurons: %w", err)
 	}
 	return ns, nil
+}
+
+// cachedNeuron is neuron on a metagraph at most 10 s old.
+func (s *Service) cachedNeuron(ctx context.Context, hotkey string) (chain.Neuron, error) {
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
+	if s.cacheNs == nil || s.now().Sub(s.cacheAt) > 10*time.Second {
+		ns, err := s.neurons(ctx)
+		if err != nil {
+			return chain.Neuron{}, err
+		}
+		s.cacheNs, s.cacheAt = ns, s.now()
+	}
+	for _, n := range s.cacheNs {
+		if string(n.Hotkey) == hotkey {
+			return n, nil
+		}
+	}
+	return chain.Neuron{}, fmt.Errorf("%w: hotkey %s is not registered on subnet %d", ErrUnknownHotkey, hotkey, s.cfg.NetUID)
 }
 
 func (s *Service) neuron(ctx context.Context, hotkey string) (chain.Neuron, error) {

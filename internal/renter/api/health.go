@@ -336,7 +336,12 @@ func (m *monitor) tick(ctx context.Context) {
 		m.end(ctx, fetched, hk, ReasonMinerLost, func() error { return s.ops.Forget(ctx, hk, ReasonMinerLost) })
 	}
 	for _, hk := range toEnd {
-		m.end(ctx, fetched, hk, ReasonUnhealthy, func() error { return s.ops.Deallocate(ctx, hk) })
+		m.end(ctx, fetched, hk, ReasonUnhealthy, func() error {
+			if d, ok := s.ops.(reasonDeallocator); ok {
+				return d.DeallocateReason(ctx, hk, ReasonUnhealthy)
+			}
+			return s.ops.Deallocate(ctx, hk)
+		})
 	}
 }
 
@@ -372,4 +377,10 @@ func (m *monitor) end(ctx context.Context, fetched time.Time, hotkey, reason str
 	s.log.Warn("health: allocation ended", "hotkey", hotkey, "reason", reason)
 	m.forget(hotkey)
 	s.emit(ctx, EventEnded, endedData{Hotkey: hotkey, Reason: reason})
+}
+
+// reasonDeallocator is an Ops that records why it deallocates (the renter's
+// store keeps the reason, which the validator and Ops.Ended read).
+type reasonDeallocator interface {
+	DeallocateReason(ctx context.Context, hotkey, reason string) error
 }
