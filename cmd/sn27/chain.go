@@ -190,9 +190,9 @@ func (s *spendFlags) approve(cmd *cobra.Command, question string) (*keys.Pair, e
 func newSubnetCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "subnet",
-		Short: "Create a subnet or register a hotkey on one",
+		Short: "Create a subnet, register a hotkey on one, show or set its hyperparameters",
 	}
-	cmd.AddCommand(newSubnetCreateCmd(), newSubnetRegisterCmd())
+	cmd.AddCommand(newSubnetCreateCmd(), newSubnetRegisterCmd(), newSubnetHyperparamsCmd(), newSubnetSetCmd())
 	return cmd
 }
 
@@ -277,59 +277,6 @@ func newSubnetRegisterCmd() *cobra.Command {
 	}
 	s.register(cmd.Flags())
 	cmd.Flags().Uint16Var(&netuid, "netuid", 27, "subnet")
-	return cmd
-}
-
-func newStakeCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "stake", Short: "Stake TAO to a hotkey"}
-	var (
-		s      spendFlags
-		netuid uint16
-		amount string
-		hotkey string
-	)
-	add := &cobra.Command{
-		Use:   "add",
-		Short: "Stake --amount TAO from the wallet's coldkey to its hotkey (or --hotkey) on a subnet",
-		Example: `  sn27 stake add --amount 1000 --netuid 27 --wallet.name validator
-  sn27 stake add --amount 0.5 --netuid 2 --hotkey 5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty --no-prompt`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			rao, err := parseTAO(amount)
-			if err != nil || rao == 0 {
-				return withCode(exitBadInput, errors.Join(err, errors.New("--amount must be a positive TAO amount")))
-			}
-			w := s.wf.wallet(cmd)
-			var hot keys.Hotkey
-			if hotkey != "" {
-				if hot, err = keys.ParseHotkey(hotkey); err != nil {
-					return withCode(exitBadInput, err)
-				}
-			} else if hot, err = w.LoadHotkeyPub(ctx); err != nil {
-				return walletError(err)
-			}
-			c, err := s.sf.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			cold, err := s.approve(cmd, fmt.Sprintf("Stake %s τ to %s on subnet %d.", formatTAO(rao), hot, netuid))
-			if err != nil {
-				return err
-			}
-			if _, err := c.AddStake(ctx, cold, hot, chain.NetUID(netuid), rao); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "staked %s τ to %s\n", formatTAO(rao), hot)
-			return nil
-		},
-	}
-	s.register(add.Flags())
-	add.Flags().Uint16Var(&netuid, "netuid", 27, "subnet")
-	add.Flags().StringVar(&amount, "amount", "", "TAO to stake, e.g. 1000 or 0.5")
-	add.Flags().StringVar(&hotkey, "hotkey", "", "hotkey address to stake to (default: the wallet's hotkey)")
-	cmd.AddCommand(add)
 	return cmd
 }
 

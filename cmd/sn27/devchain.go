@@ -15,6 +15,7 @@ import (
 
 	"github.com/sn27/sn27/internal/chain"
 	"github.com/sn27/sn27/internal/chain/devchain"
+	"github.com/sn27/sn27/internal/devnet"
 	"github.com/sn27/sn27/internal/keys"
 	"github.com/sn27/sn27/internal/wallet"
 )
@@ -33,6 +34,10 @@ so sn27 miners and validators use it exactly as they use a real node.
 Blocks come one per extrinsic, or every --block-time; each subnet runs a simplified
 Yuma consensus epoch every tempo+1 blocks. With --state the chain is saved after
 every block and resumes from that file. serve_axon accepts 127.0.0.1 (dev mode).
+--runtime 343 serves subtensor spec 343's metadata instead: commit-reveal on for new
+subnets, weights through commit_timelocked_(mechanism_)weights, revealed at the epoch
+with the chain's own drand beacon (Drand.BeaconConfig, a pulse per block), and
+set_mechanism_weights.
 The ws:// endpoint is printed on stdout; the chain runs until SIGINT or SIGTERM.`,
 		Example: `  sn27 devchain
   sn27 devchain --port 9945 --state ~/.sn27/devchain.json --block-time 2s --tempo 10
@@ -51,6 +56,9 @@ The ws:// endpoint is printed on stdout; the chain runs until SIGINT or SIGTERM.
 					return fmt.Errorf("--state: %w", err)
 				}
 				cfg.StatePath = p
+			}
+			if cfg.Runtime == 343 {
+				cfg.Beacon = devnet.Beacon{}
 			}
 			c, err := devchain.New(cfg, log)
 			if err != nil {
@@ -72,6 +80,7 @@ The ws:// endpoint is printed on stdout; the chain runs until SIGINT or SIGTERM.
 	f.DurationVar(&cfg.BlockTime, "block-time", 0, "time between blocks; 0 makes one block per extrinsic")
 	f.Uint16Var(&cfg.Tempo, "tempo", cfg.Tempo, "tempo of new subnets in blocks (an epoch every tempo+1 blocks)")
 	f.Uint64Var(&cfg.NetworkRateLimit, "network-rate-limit", cfg.NetworkRateLimit, "blocks between two register_network calls (real chains: 10 or more; 0 lets subnet create work at once)")
+	f.Uint32Var(&cfg.Runtime, "runtime", devchain.SpecVersion, "runtime whose metadata the chain serves: 218 or 343 (commit-reveal with timelocked commits)")
 	f.BoolVar(&cfg.AllowLoopback, "allow-loopback", cfg.AllowLoopback, "let serve_axon announce 127.0.0.1 (the real chain refuses it)")
 	cmd.AddCommand(newDevchainFundCmd())
 	return cmd

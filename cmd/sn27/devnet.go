@@ -42,6 +42,7 @@ Ctrl-C stops everything; running it again continues from the data dir.`,
 	f.StringVar(&cfg.DataDir, "data.dir", cfg.DataDir, "where the devnet keeps chain state, wallets and histories")
 	f.IntVar(&chainPort, "chain.port", 9944, "dev chain RPC port on 127.0.0.1")
 	f.IntVar(&cfg.AxonPort, "axon.port", cfg.AxonPort, "miners' axon port (each miner has its own loopback address)")
+	f.BoolVar(&cfg.CommitReveal, "commit-reveal", false, "run the dev chain as subtensor spec 343: commit-reveal on, weights through timelocked commits revealed with the chain's drand beacon")
 	f.IntVar(&cfg.SSHPort, "ssh.port", cfg.SSHPort, "rentals' SSH port of miner 0 (miner i: this + i; 0: no rentals)")
 	f.StringVar(&cfg.DashboardAddr, "dashboard.addr", cfg.DashboardAddr, "where the validator's dashboard listens (empty: off)")
 	lf.register(f)

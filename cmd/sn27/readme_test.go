@@ -43,6 +43,8 @@ var readmeRun = []string{
 	`sn27 subnet register --netuid 1 --wallet.name miner --wallet.hotkey default --subtensor.network local`,
 	`sn27 subnet register --netuid 1 --wallet.name validator --subtensor.network local`,
 	`sn27 stake add --amount 2000 --netuid 1 --wallet.name validator --subtensor.network local`,
+	`sn27 subnet hyperparameters --netuid 1 --subtensor.network local`,
+	`sn27 subnet set --netuid 1 --param commit_reveal_weights_enabled --value false --wallet.name owner --subtensor.network local`,
 	`sn27 transfer --dest 5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty --amount 10 --wallet.name owner --subtensor.network local`,
 	`sn27 balance --wallet.name miner --subtensor.network local`,
 	`sn27 metagraph --netuid 1 --subtensor.network local --json`,
@@ -62,6 +64,7 @@ var readmeCovered = map[string]string{
 	`apt-get install -y make git ca-certificates`: "make fresh-check (its image is debootstrap + these)",
 	`sn27 devnet`: "TestDevnetRanksMiners",
 	`sn27 devnet --miners 5 --block-time 500ms --data.dir /tmp/devnet`:                                       "TestDevnetRanksMiners",
+	`sn27 devnet --commit-reveal --data.dir /tmp/devnet-cr`:                                                  "TestDevnetCommitReveal",
 	`sn27 renter list-resources --netuid 27`:                                                                 "TestRenterEndToEnd",
 	`sn27 renter allocate --cpu.count 2 --ram 4GB --disk 20GB --timeline 60 --ssh-key ~/.ssh/id_ed25519.pub`: "TestRenterEndToEnd",
 	`sn27 renter allocate-hotkey 5F… --gpu.type h100 --gpu.count 1 --timeline 120`:                           "TestRenterEndToEnd",
@@ -75,6 +78,7 @@ var readmeCovered = map[string]string{
 	`sn27 api --wallet.name validator --data.dir ~/.sn27/validator --api.cert server.pem --api.key server-key.pem --api.client-ca clients-ca.pem --api.keys-file /etc/sn27/api-keys --api.webhook-url https://hooks.example.com/sn27 --api.webhook-secret-file hook.secret`: "TestAPICommandWebhookSecretFile",
 	`curl --cacert ca.pem -H "Authorization: Bearer $KEY" -H "Idempotency-Key: $(uuidgen)" -d '{"gpu_count":1,"timeline":60,"ssh_key":"ssh-ed25519 AAAA…"}' https://renter:8903/service/allocate_spec`:                                                                      "TestAPIEndToEnd",
 	`sn27 miner doctor`: "TestMinerDoctor",
+	`sn27 stake add --amount 100 --netuid 27 --tolerance 0.005 --wallet.name validator`: "TestOwnerToolsAndStakeOnLocalchain",
 }
 
 // readmeExternal are examples for the real network (finney, a public IP).
@@ -364,7 +368,9 @@ func TestReadmeExamplesRun(t *testing.T) {
 	must(`sn27 subnet create --wallet.name owner --subtensor.network local`, "netuid 1")
 	must(`sn27 subnet register --netuid 1 --wallet.name miner --wallet.hotkey default --subtensor.network local`)
 	must(`sn27 subnet register --netuid 1 --wallet.name validator --subtensor.network local`)
-	must(`sn27 stake add --amount 2000 --netuid 1 --wallet.name validator --subtensor.network local`)
+	must(`sn27 stake add --amount 2000 --netuid 1 --wallet.name validator --subtensor.network local`, "staked 2000.000000000 τ", "received 2000.000000000 α")
+	must(`sn27 subnet hyperparameters --netuid 1 --subtensor.network local`, "commit_reveal_weights_enabled", "weights_set_rate_limit")
+	must(`sn27 subnet set --netuid 1 --param commit_reveal_weights_enabled --value false --wallet.name owner --subtensor.network local`, "commit_reveal_weights_enabled = false")
 	must(`sn27 transfer --dest 5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty --amount 10 --wallet.name owner --subtensor.network local`)
 	must(`sn27 balance --wallet.name miner --subtensor.network local`, miner.Coldkey)
 	if code, out, _ := sn27(t, "balance", "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty", "--subtensor.network", "local"); code != 0 || !strings.Contains(out, " 1000110.000000000 τ") {

@@ -39,7 +39,11 @@ func newValidatorCmd() *cobra.Command {
 challenges the queryable miners (serving, below the validator stake, not blacklisted, one uid per IP,
 axon version >= 183) with proof-of-work rounds at each miner's own difficulty, verifies answers and
 measures time itself, keeps the history in SQLite under --data.dir, scores miners (--validator.scoring
-v1.5 or seed) and sets weights every --validator.weights.every blocks.
+v1.5 or seed) and sets weights every --validator.weights.every blocks. On a subnet with commit-reveal
+weights on it commits them instead, as the runtime wants: where it has hash commit-reveal only (spec 218)
+it commits the weights' hash and reveals them in the reveal epoch (salt and weights wait in validator.db,
+so a restart between commit and reveal still reveals); where it has timelocked commits
+(CommitRevealWeightsVersion) it sends those, and the chain reveals them itself.
 Settings: flags, else SN27_<FLAG> environment variables, else --config FILE (JSON), else defaults.`,
 		Example: `  sn27 validator --wallet.name validator --netuid 27
   sn27 validator --subtensor.network local --netuid 1 --validator.challenge.batch.size 64 --metrics.port 9101`,
@@ -122,7 +126,7 @@ Settings: flags, else SN27_<FLAG> environment variables, else --config FILE (JSO
 	f.Uint64Var(&cfg.ChallengeEveryMax, "validator.challenge.every.max", cfg.ChallengeEveryMax, "blocks between challenge rounds (random in min..max)")
 	f.Uint64Var(&cfg.SpecsEvery, "validator.specs.every", cfg.SpecsEvery, "blocks between hardware queries")
 	f.Uint64Var(&cfg.SyncEvery, "validator.sync.every", cfg.SyncEvery, "blocks between metagraph syncs")
-	f.Uint64Var(&cfg.WeightsEvery, "validator.weights.every", cfg.WeightsEvery, "blocks between set_weights (weights_rate_limit)")
+	f.Uint64Var(&cfg.WeightsEvery, "validator.weights.every", cfg.WeightsEvery, "blocks between weights rounds: set_weights, or a hash commit revealed in its window when the subnet has commit-reveal on (never more often than the chain's weights rate limit)")
 	f.Uint64Var(&cfg.RentalsEvery, "validator.rentals.every", cfg.RentalsEvery, "blocks between status checks of allocated miners (still holding the rental?)")
 	f.DurationVar(&cfg.BlockPoll, "validator.block.poll", cfg.BlockPoll, "how often the best block is read")
 	f.BoolVar(&cfg.PerformHardwareQuery, "validator.perform.hardware.query", cfg.PerformHardwareQuery, "ask miners for their Specs on --validator.specs.every (replaces the reference's wandb)")

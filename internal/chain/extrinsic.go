@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"slices"
 	"strings"
 
 	"github.com/sn27/sn27/internal/chain/metadata"
@@ -128,10 +129,19 @@ type signing struct {
 }
 
 // extensions returns the "extra" (in the extrinsic) and "additional signed"
-// bytes from the metadata's signed extension list.
+// bytes of a v4 signed extrinsic, from the metadata's signed extension list
+// (with metadata V16, the transaction extensions of extension version 0,
+// which v4 extrinsics use). The bytes of every extension are checked
+// against its types in the metadata, so a runtime that changed an extension
+// fails here rather than with BadProof at the node. Extensions this client
+// does not know (SubtensorTransactionExtension, DrandPriority,
+// SudoTransactionExtension, ...) must carry no data at all.
 func extensions(m *metadata.Metadata, s signing) (extra, additional []byte, err error) {
-	e, a := scale.NewEncoder(nil), scale.NewEncoder(nil)
+	if !slices.Contains(m.ExtrinsicVersions(), 4) {
+		return nil, nil, fmt.Errorf("the runtime does not accept v4 extrinsics (it lists versions %v)", m.ExtrinsicVersions())
+	}
 	for _, x := range m.SignedExtensions() {
+		e, a := scale.NewEncoder(nil), scale.NewEncoder(nil)
 		switch x.Identifier {
 		case "CheckNonZeroSender", "CheckWeight":
 		case "CheckSpecVersion":
@@ -148,15 +158,37 @@ func extensions(m *metadata.Metadata, s signing) (extra, additional []byte, err 
 		case "ChargeTransactionPayment":
 			e.Compact(s.tip)
 		case "CheckMetadataHash":
-			e.U8(0) // mode: disabled
-			a.U8(0) // Option<hash>: None
+			e.U8(0) // mode: Disabled
+			a.U8(0) // Option<[u8; 32]>: None
 		default:
 			if !m.IsEmpty(x.Type) || !m.IsEmpty(x.AdditionalSigned) {
 				return nil, nil, fmt.Errorf("signed extension %s carries data this client does not know", x.Identifier)
 			}
 		}
+		if err := checkExtension(m, x.Identifier, "data", x.Type, e.Data()); err != nil {
+			return nil, nil, err
+		}
+		if err := checkExtension(m, x.Identifier, "signed-only data", x.AdditionalSigned, a.Data()); err != nil {
+			return nil, nil, err
+		}
+		extra = append(extra, e.Data()...)
+		additional = append(additional, a.Data()...)
 	}
-	return e.Data(), a.Data(), nil
+	return extra, additional, nil
+}
+
+// checkExtension checks that b is exactly one value of type t.
+func checkExtension(m *metadata.Metadata, id, part string, t metadata.TypeID, b []byte) error {
+	d := scale.NewDecoder(b)
+	_, err := m.DecodeValue(t, d)
+	if err == nil {
+		err = d.Done()
+	}
+	if err != nil {
+		return fmt.Errorf("signed extension %s: the runtime's %s type %s does not fit what this client sends (%x): %w",
+			id, part, m.TypePath(t), b, err)
+	}
+	return nil
 }
 
 // BuildExtrinsic returns a signed v4 extrinsic (with its length prefix).

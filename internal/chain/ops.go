@@ -145,7 +145,7 @@ func (c *Client) CommitRevealEnabled(ctx context.Context, netuid NetUID) (bool, 
 }
 
 // SetWeights converts weights as bittensor does and sets them for hotkey on
-// netuid. With commit-reveal on it refuses with ErrCommitRevealEnabled
+// netuid's main mechanism. With commit-reveal on it refuses with ErrCommitRevealEnabled
 // rather than sending a call the chain would reject.
 func (c *Client) SetWeights(ctx context.Context, hotkey *keys.Pair, netuid NetUID, uids []UID, weights []float64, versionKey uint64) (*Receipt, error) {
 	if on, err := c.CommitRevealEnabled(ctx, netuid); err != nil {
@@ -162,8 +162,14 @@ func (c *Client) SetWeights(ctx context.Context, hotkey *keys.Pair, netuid NetUI
 		de.U16(uint16(us[i]))
 		we.U16(ws[i])
 	}
-	call, err := c.CallNamed("SubtensorModule", "set_weights", map[string][]byte{
-		"netuid": u16b(uint16(netuid)), "dests": de.Data(), "weights": we.Data(), "version_key": u64b(versionKey),
+	// Runtimes with mechanisms take the main mechanism's weights through
+	// set_mechanism_weights (mecid 0), as bittensor v10 sends them.
+	name := "set_weights"
+	if c.WeightsCalls().SetMechanismWeights {
+		name = "set_mechanism_weights"
+	}
+	call, err := c.CallNamed("SubtensorModule", name, map[string][]byte{
+		"netuid": u16b(uint16(netuid)), "mecid": {MainMechanism}, "dests": de.Data(), "weights": we.Data(), "version_key": u64b(versionKey),
 	})
 	if err != nil {
 		return nil, err

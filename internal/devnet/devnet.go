@@ -7,6 +7,7 @@ package devnet
 
 import (
 	"context"
+	crand "crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,6 +33,7 @@ import (
 	"github.com/sn27/sn27/internal/pow"
 	"github.com/sn27/sn27/internal/scale"
 	"github.com/sn27/sn27/internal/store"
+	"github.com/sn27/sn27/internal/timelock"
 	"github.com/sn27/sn27/internal/validator"
 	"github.com/sn27/sn27/internal/wallet"
 )
@@ -48,6 +50,10 @@ type Config struct {
 	// Delays are the simulated extra solve times of the miners, cycled
 	// (miner i gets Delays[i % len]); they make the ranking visible.
 	Delays []time.Duration
+	// CommitReveal runs the dev chain as spec 343 (commit-reveal on for the
+	// subnet, timelocked commits revealed with the chain's own drand beacon),
+	// so the validator's weights go through the timelock path.
+	CommitReveal bool
 	// SSHPort is the rentals' SSH port of miner 0; miner i publishes
 	// SSHPort+i. With Docker and the allocation image present the miners
 	// rent out containers; 0 turns rentals off.
@@ -134,6 +140,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info, *Ne
 	// The chain.
 	ccfg := devchain.DefaultConfig()
 	ccfg.BlockTime, ccfg.StatePath, ccfg.Tempo = cfg.BlockTime, filepath.Join(dir, "chain.json"), 20
+	if cfg.CommitReveal {
+		ccfg.Runtime, ccfg.Beacon = 343, Beacon{}
+	}
 	dc, err := devchain.New(ccfg, log.With("component", "devchain"))
 	if err != nil {
 		return err
@@ -362,6 +371,26 @@ func (n *Network) rentals(ctx context.Context, i int, hw hwspec.Config, log *slo
 		log.Error("reconcile the miner's rental with docker", "err", err)
 	}
 	return rentalMiner{Manager: m, dc: dc, specs: specs}, nil
+}
+
+// Beacon is the dev chain's drand beacon cryptography, from
+// internal/timelock (devchain.Beacon).
+type Beacon struct{}
+
+// NewKey makes the beacon's BLS key pair.
+func (Beacon) NewKey() ([]byte, []byte, error) { return timelock.NewDevBeacon(crand.Reader) }
+
+// Sign signs a round.
+func (Beacon) Sign(sk []byte, round uint64) ([]byte, error) { return timelock.Sign(sk, round) }
+
+// Open decrypts a timelocked weights commit with a round's signature.
+func (Beacon) Open(sig, commit, committer []byte) ([]uint16, []uint16, uint64, error) {
+	plain, err := timelock.Decrypt(sig, commit)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	p, err := timelock.OpenWeights(plain, committer)
+	return p.UIDs, p.Values, p.VersionKey, err
 }
 
 // Client returns the devnet's chain client.

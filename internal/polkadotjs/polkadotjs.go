@@ -1,12 +1,14 @@
 // Package polkadotjs runs polkadot.js (the pinned packages of
 // ../shared/localchain, with Node) as an independent sr25519/SS58
-// implementation for interoperability tests.
+// implementation, extrinsic decoder and chain client for interoperability
+// tests.
 package polkadotjs
 
 import (
 	"bytes"
 	"context"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -25,6 +27,12 @@ var neuronsScript []byte
 
 //go:embed transfer.cjs
 var transferScript []byte
+
+//go:embed extrinsic.cjs
+var extrinsicScript []byte
+
+//go:embed metadata.cjs
+var metadataScript []byte
 
 var (
 	depsOnce sync.Once
@@ -167,3 +175,122 @@ func Transfer(ctx context.Context, ws, from, to string, amount uint64) (Transfer
 	err := run(ctx, transferScript, map[string]any{"ws": ws, "from": from, "to": to, "amount": fmt.Sprint(amount)}, &out)
 	return out, err
 }
+
+// ExtrinsicCase is runtime metadata and extrinsics built for it, with what
+// their signatures cover beyond the extrinsic itself.
+type ExtrinsicCase struct {
+	Metadata    []byte // "meta" + version + RuntimeMetadataV14/15/16
+	Extrinsics  [][]byte
+	SpecVersion uint32
+	TxVersion   uint32
+	Genesis     [32]byte
+	BlockHash   [32]byte // the block the mortal era starts at
+}
+
+// DecodedArg is one call argument: its name, polkadot.js type and value as
+// its toString() writes it (decimal integers, SS58 accounts, "[1,2]" for
+// vectors of numbers, "0x..." for bytes).
+type DecodedArg struct {
+	Name  string `json:"name"`
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+// DecodedExtrinsic is an extrinsic as polkadot.js decodes it. Payload is the
+// v4 signing payload polkadot.js builds from the decoded fields and the
+// case's versions and hashes, and Valid says whether the signature verifies
+// over it (over its blake2-256 hash when it is longer than 256 bytes).
+type DecodedExtrinsic struct {
+	Error        string       `json:"error"` // set when polkadot.js could not decode it
+	Hex          string       `json:"hex"`   // toHex() of what it decoded
+	Version      int          `json:"version"`
+	Signed       bool         `json:"signed"`
+	Section      string       `json:"section"`
+	Method       string       `json:"method"`
+	CallIndex    string       `json:"call_index"`
+	Args         []DecodedArg `json:"args"`
+	Signer       string       `json:"signer"`
+	Era          string       `json:"era"`
+	Nonce        uint64       `json:"nonce"`
+	Tip          string       `json:"tip"`
+	Mode         int          `json:"mode"` // CheckMetadataHash mode; -1 without that extension
+	MetadataHash *string      `json:"metadata_hash"`
+	Signature    string       `json:"signature"`
+	Payload      string       `json:"payload"`
+	Valid        bool         `json:"valid"`
+}
+
+// ExtrinsicDecoding is what polkadot.js made of one ExtrinsicCase: the
+// metadata version it read, the chain's SS58 prefix from the metadata, the
+// signed extensions it applies (unknown ones it treats as carrying no data)
+// and the extrinsics.
+type ExtrinsicDecoding struct {
+	MetadataVersion  int                `json:"metadata_version"`
+	SS58             int                `json:"ss58"`
+	SignedExtensions []string           `json:"signed_extensions"`
+	Extrinsics       []DecodedExtrinsic `json:"extrinsics"`
+}
+
+// DecodeExtrinsics decodes each case's extrinsics with @polkadot/types
+// given the case's metadata (TypeRegistry.setMetadata, no chain).
+func DecodeExtrinsics(ctx context.Context, cases []ExtrinsicCase) ([]ExtrinsicDecoding, error) {
+	type wireCase struct {
+		Metadata    string   `json:"metadata"`
+		Extrinsics  []string `json:"extrinsics"`
+		SpecVersion uint32   `json:"spec_version"`
+		TxVersion   uint32   `json:"tx_version"`
+		Genesis     string   `json:"genesis"`
+		BlockHash   string   `json:"block_hash"`
+	}
+	req := struct {
+		Cases []wireCase `json:"cases"`
+	}{}
+	for _, c := range cases {
+		w := wireCase{
+			Metadata: hexOf(c.Metadata), SpecVersion: c.SpecVersion, TxVersion: c.TxVersion,
+			Genesis: hexOf(c.Genesis[:]), BlockHash: hexOf(c.BlockHash[:]),
+		}
+		for _, x := range c.Extrinsics {
+			w.Extrinsics = append(w.Extrinsics, hexOf(x))
+		}
+		req.Cases = append(req.Cases, w)
+	}
+	var out []ExtrinsicDecoding
+	if err := run(ctx, extrinsicScript, req, &out); err != nil {
+		return nil, err
+	}
+	if len(out) != len(cases) {
+		return nil, fmt.Errorf("extrinsic.cjs: %d results for %d cases", len(out), len(cases))
+	}
+	return out, nil
+}
+
+// MetadataSummary is what @polkadot/types read from metadata bytes: the
+// version, whether re-encoding it gives back the same bytes, and one line per
+// pallet item, extension and runtime API method (format: metadata.cjs).
+type MetadataSummary struct {
+	Version   int      `json:"version"`
+	RoundTrip bool     `json:"roundtrip"`
+	Lines     []string `json:"lines"`
+}
+
+// SummarizeMetadata decodes each of metas (state_getMetadata bytes) with
+// @polkadot/types.
+func SummarizeMetadata(ctx context.Context, metas ...[]byte) ([]MetadataSummary, error) {
+	req := struct {
+		Metadata []string `json:"metadata"`
+	}{}
+	for _, m := range metas {
+		req.Metadata = append(req.Metadata, hexOf(m))
+	}
+	var out []MetadataSummary
+	if err := run(ctx, metadataScript, req, &out); err != nil {
+		return nil, err
+	}
+	if len(out) != len(metas) {
+		return nil, fmt.Errorf("metadata.cjs: %d results for %d inputs", len(out), len(metas))
+	}
+	return out, nil
+}
+
+func hexOf(b []byte) string { return "0x" + hex.EncodeToString(b) }

@@ -1,6 +1,7 @@
 // Package store is the validator's persistent state in SQLite: the uid ↔
 // hotkey map of the metagraph, challenge results, hardware specs, allocations,
-// penalties and a small key-value table for state that must survive restarts.
+// penalties, weight commits waiting for their reveal (pending_commit) and a
+// small key-value table for state that must survive restarts.
 //
 // The database runs in WAL mode with synchronous=FULL, so a committed
 // transaction survives a process crash or power loss. Writes go through a

@@ -77,6 +77,29 @@ CREATE TABLE allocation_ended (
 	ended_at INTEGER NOT NULL
 ) STRICT;
 `},
+	// 3: weight commits waiting for their reveal (hash commit-reveal), with
+	// everything reveal_weights needs, so a restart still reveals them.
+	// version_key is a u64 kept in its two's-complement int64 form.
+	{version: 3, sql: `
+CREATE TABLE pending_commit (
+	hash               TEXT    PRIMARY KEY CHECK (length(hash) = 64),
+	kind               TEXT    NOT NULL DEFAULT 'hash',
+	netuid             INTEGER NOT NULL CHECK (netuid BETWEEN 0 AND 65535),
+	mecid              INTEGER NOT NULL DEFAULT 0 CHECK (mecid BETWEEN 0 AND 255),
+	hotkey             TEXT    NOT NULL CHECK (hotkey <> ''),
+	uids               TEXT    NOT NULL,
+	weights            TEXT    NOT NULL,
+	salt               TEXT    NOT NULL,
+	version_key        INTEGER NOT NULL,
+	commit_block       INTEGER NOT NULL,
+	reveal_epoch       INTEGER NOT NULL,
+	first_reveal_block INTEGER NOT NULL,
+	last_reveal_block  INTEGER NOT NULL,
+	by_counter         INTEGER NOT NULL DEFAULT 0 CHECK (by_counter IN (0, 1)),
+	created_at         INTEGER NOT NULL
+) STRICT;
+CREATE INDEX pending_commit_netuid_hotkey ON pending_commit (netuid, hotkey);
+`},
 }
 
 // SchemaVersion is the schema version this build writes.

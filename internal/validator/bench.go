@@ -107,6 +107,21 @@ func (noChain) BlockNumber(context.Context) (uint64, error)                   { 
 func (noChain) Hyperparameter(context.Context, string, chain.NetUID) (uint64, error) {
 	return 0, nil
 }
+func (noChain) CommitReveal(context.Context, chain.NetUID) (chain.CommitReveal, error) {
+	return chain.CommitReveal{}, nil
+}
+func (noChain) CommitWeights(context.Context, *keys.Pair, chain.NetUID, []uint16, []uint16, []uint16, uint64) (*chain.Commit, error) {
+	return nil, fmt.Errorf("no chain in the benchmark")
+}
+func (noChain) RevealWeights(context.Context, *keys.Pair, chain.NetUID, []uint16, []uint16, []uint16, uint64) (*chain.Receipt, error) {
+	return nil, fmt.Errorf("no chain in the benchmark")
+}
+func (noChain) RevealPhase(context.Context, chain.NetUID, chain.RevealWindow) (chain.RevealPhase, error) {
+	return chain.RevealWait, nil
+}
+func (noChain) FindCommit(context.Context, chain.NetUID, keys.PublicKey, [32]byte) (*chain.Commit, bool, error) {
+	return nil, false, nil
+}
 func (noChain) SetWeights(context.Context, *keys.Pair, chain.NetUID, []chain.UID, []float64, uint64) (*chain.Receipt, error) {
 	return nil, fmt.Errorf("no chain in the benchmark")
 }

@@ -7,8 +7,10 @@ type metrics struct {
 	queried      prometheus.Counter
 	challenges   *prometheus.CounterVec
 	weightsSet   prometheus.Counter
-	chainErrors  *prometheus.CounterVec
-	rentalsEnded *prometheus.CounterVec
+	// weightsCommitted counts hash commits (their reveals count in weightsSet).
+	weightsCommitted prometheus.Counter
+	chainErrors      *prometheus.CounterVec
+	rentalsEnded     *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -21,14 +23,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		challenges: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sn27_validator_challenges_total", Help: "Challenge results by outcome: success, wrong, timeout, unreachable, refused, no_answer.",
 		}, []string{"result"}),
-		weightsSet:  prometheus.NewCounter(prometheus.CounterOpts{Name: "sn27_validator_weights_set_total", Help: "Successful set_weights."}),
+		weightsSet: prometheus.NewCounter(prometheus.CounterOpts{Name: "sn27_validator_weights_set_total", Help: "Weights that reached the chain: successful set_weights or reveal_weights."}),
+		weightsCommitted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sn27_validator_weights_committed_total", Help: "Successful weight hash commits (commit_weights).",
+		}),
 		chainErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sn27_validator_chain_errors_total", Help: "Chain errors by operation."}, []string{"op"}),
 		rentalsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sn27_validator_rentals_ended_total", Help: "Rentals the status check ended, by reason: expired, miner_lost.",
 		}, []string{"reason"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.roundSeconds, m.queried, m.challenges, m.weightsSet, m.chainErrors, m.rentalsEnded)
+		reg.MustRegister(m.roundSeconds, m.queried, m.challenges, m.weightsSet, m.weightsCommitted, m.chainErrors, m.rentalsEnded)
 	}
 	return m
 }

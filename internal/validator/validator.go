@@ -36,6 +36,12 @@ type Chain interface {
 	BlockNumber(ctx context.Context) (uint64, error)
 	SetWeights(ctx context.Context, hotkey *keys.Pair, netuid chain.NetUID, uids []chain.UID, weights []float64, versionKey uint64) (*chain.Receipt, error)
 	Hyperparameter(ctx context.Context, item string, netuid chain.NetUID) (uint64, error)
+	// Commit-reveal.
+	CommitReveal(ctx context.Context, netuid chain.NetUID) (chain.CommitReveal, error)
+	CommitWeights(ctx context.Context, hotkey *keys.Pair, netuid chain.NetUID, uids, values, salt []uint16, versionKey uint64) (*chain.Commit, error)
+	RevealWeights(ctx context.Context, hotkey *keys.Pair, netuid chain.NetUID, uids, values, salt []uint16, versionKey uint64) (*chain.Receipt, error)
+	RevealPhase(ctx context.Context, netuid chain.NetUID, w chain.RevealWindow) (chain.RevealPhase, error)
+	FindCommit(ctx context.Context, netuid chain.NetUID, hotkey keys.PublicKey, hash [32]byte) (*chain.Commit, bool, error)
 }
 
 // Deps are the validator's collaborators.
@@ -60,6 +66,10 @@ type Validator struct {
 	mu        sync.Mutex // guards neurons
 	neurons   []chain.Neuron
 	lastRound RoundReport
+
+	// timelock builds the timelock commit-reveal path (nil: not supported
+	// yet, the round logs why and sets nothing).
+	timelock func(chain.CommitReveal) weightSetter
 }
 
 // New builds a validator.
@@ -86,17 +96,23 @@ func New(cfg Config, deps Deps) (*Validator, error) {
 	if deps.Registry != nil {
 		reg = deps.Registry
 	}
-	return &Validator{
+	v := &Validator{
 		cfg: cfg, deps: deps, m: newMetrics(reg),
 		log: deps.Log.With("component", "validator", "hotkey", deps.Hotkey.SS58()),
 		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 27)),
-	}, nil
+	}
+	v.timelock = timelockPath(v)
+	return v, nil
 }
 
 // Sync reads the metagraph now (it also runs on its schedule in Run).
 func (v *Validator) Sync(ctx context.Context) error { return v.sync(ctx) }
 
-// SetWeights scores the miners from the stored history and sets weights now.
+// SetWeights scores the miners from the stored history and sends the
+// weights now, the way the subnet takes them: set_weights, or with
+// commit-reveal on a hash commit that Reveal later reveals (ErrCommitPending
+// while an earlier commit waits for its reveal). With no score above zero
+// it sends nothing and returns ErrNoScores.
 func (v *Validator) SetWeights(ctx context.Context) error {
 	if err := v.sync(ctx); err != nil {
 		return err
@@ -109,10 +125,14 @@ func (v *Validator) SetWeights(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	_, err = v.deps.Chain.SetWeights(ctx, v.deps.Hotkey, v.cfg.NetUID, uids, ws, v.cfg.VersionKey)
-	if err == nil {
-		v.m.weightsSet.Inc()
+	if !slices.ContainsFunc(ws, func(w float64) bool { return w > 0 }) {
+		return ErrNoScores
 	}
+	cr, err := v.deps.Chain.CommitReveal(ctx, v.cfg.NetUID)
+	if err != nil {
+		return fmt.Errorf("read commit-reveal settings: %w", err)
+	}
+	_, err = v.setterFor(cr).put(ctx, uids, ws)
 	return err
 }
 
@@ -160,7 +180,11 @@ func (v *Validator) Run(ctx context.Context) error {
 	if me == nil {
 		return fmt.Errorf("hotkey %s is not registered on subnet %d; register it first: sn27 subnet register --netuid %d", v.deps.Hotkey.SS58(), v.cfg.NetUID, v.cfg.NetUID)
 	}
-	v.log.Info("validator started", "uid", me.UID, "permit", me.ValidatorPermit, "scoring", v.cfg.Scoring)
+	path := "unknown"
+	if cr, err := v.deps.Chain.CommitReveal(ctx, v.cfg.NetUID); err == nil {
+		path = cr.Path().String()
+	}
+	v.log.Info("validator started", "uid", me.UID, "permit", me.ValidatorPermit, "scoring", v.cfg.Scoring, "weights_path", path)
 	var wg sync.WaitGroup
 	if v.cfg.MetricsAddr != "" && v.deps.Registry != nil {
 		srv := &http.Server{Addr: v.cfg.MetricsAddr, Handler: promhttp.HandlerFor(v.deps.Registry, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
@@ -232,6 +256,11 @@ func (v *Validator) Run(ctx context.Context) error {
 		if v.cfg.PerformHardwareQuery && b >= nextSpecs {
 			v.specsRound(ctx, v.snapshot())
 			nextSpecs = b + v.cfg.SpecsEvery
+		}
+		if _, recommit, err := v.Reveal(ctx); err != nil && ctx.Err() == nil {
+			v.log.Warn("reveal weights", "err", err)
+		} else if recommit {
+			nextWeights = b
 		}
 		if b >= nextWeights {
 			nextWeights = b + v.setWeights(ctx)
@@ -500,31 +529,24 @@ func (v *Validator) setWeights(ctx context.Context) uint64 {
 		v.log.Info("no miner has a score yet; weights not set", "neurons", len(uids))
 		return max(1, v.cfg.WeightsEvery/10)
 	}
-	// Never try more often than the chain allows.
-	every := v.cfg.WeightsEvery
-	if rl, err := v.deps.Chain.Hyperparameter(ctx, "WeightsSetRateLimit", v.cfg.NetUID); err == nil {
-		every = max(every, rl+1)
-	}
-	_, err = v.deps.Chain.SetWeights(ctx, v.deps.Hotkey, v.cfg.NetUID, uids, ws, v.cfg.VersionKey)
-	switch {
-	case err == nil:
-		v.m.weightsSet.Inc()
-		v.log.Info("weights set", "uids", len(uids), "next_in_blocks", every)
-		return every
-	case errors.Is(err, chain.ErrSettingWeightsTooFast):
-		v.m.chainErrors.WithLabelValues("set_weights").Inc()
-		// LastUpdate starts at registration, so the first try may come
-		// early; retry a few times per rate-limit period, not every block.
-		next := max(1, every/5)
-		v.log.Info("set_weights rate limited; trying again later", "blocks", next)
-		return next
-	case errors.Is(err, chain.ErrCommitRevealEnabled):
-		v.m.chainErrors.WithLabelValues("set_weights").Inc()
-		v.log.Error("the subnet has commit-reveal weights on, which this validator does not support yet; weights not set", "err", err)
-		return v.cfg.WeightsEvery
-	default:
-		v.m.chainErrors.WithLabelValues("set_weights").Inc()
-		v.log.Error("set_weights failed", "err", err)
+	cr, err := v.deps.Chain.CommitReveal(ctx, v.cfg.NetUID)
+	if err != nil {
+		v.m.chainErrors.WithLabelValues("commit_reveal").Inc()
+		v.log.Warn("read commit-reveal settings; weights not set", "err", err)
 		return max(1, v.cfg.WeightsEvery/10)
 	}
+	s := v.setterFor(cr)
+	next, err := s.put(ctx, uids, ws)
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrCommitPending):
+		v.log.Debug("weights round waits for the pending reveal", "err", err, "next_in_blocks", next)
+	case errors.Is(err, chain.ErrSettingWeightsTooFast), errors.Is(err, chain.ErrCommittingWeightsTooFast):
+		v.m.chainErrors.WithLabelValues("weights_" + s.name()).Inc()
+		v.log.Info("weights rate limited; trying again later", "path", s.name(), "blocks", next)
+	default:
+		v.m.chainErrors.WithLabelValues("weights_" + s.name()).Inc()
+		v.log.Error("weights not set", "path", s.name(), "err", err, "next_in_blocks", next)
+	}
+	return next
 }

@@ -15,16 +15,25 @@ import (
 	"github.com/sn27/sn27/internal/scale"
 )
 
-// The real spec-218 runtime metadata: V14 as state_getMetadata returns it,
-// and the Option<OpaqueMetadata> of Metadata_metadata_at_version(15).
+// Real runtime metadata: V14 as state_getMetadata returns it, and the
+// Option<OpaqueMetadata> of Metadata_metadata_at_version(15). Spec 218 is
+// raonet's (our localchain's); spec 343 is subtensor v3.2.13 (2025-11, from
+// opentensor/bittensor@bb526e6 tests/helpers/integration_websocket_*.txt):
+// commit-reveal on by default, timelocked commits, the Drand pallet,
+// mechanisms.
 var (
 	//go:embed raonet-spec218-metadata.scale.gz
 	metaV14Gz []byte
 	//go:embed raonet-spec218-metadata-v15-option.scale.gz
 	metaV15Gz []byte
+	//go:embed subtensor-spec343-metadata.scale.gz
+	meta343V14Gz []byte
+	//go:embed subtensor-spec343-metadata-v15-option.scale.gz
+	meta343V15Gz []byte
 )
 
-// Runtime version the dev chain reports (that of the embedded metadata).
+// Runtime version the dev chain reports by default (that of the embedded
+// spec-218 metadata); Config.Runtime 343 reports 343.
 const (
 	SpecName           = "node-subtensor"
 	SpecVersion        = 218
@@ -32,12 +41,16 @@ const (
 	ChainName          = "Bittensor Dev Chain"
 )
 
+// Runtimes are the spec versions whose metadata the dev chain can serve.
+var Runtimes = []uint32{218, 343}
+
 // Chain is an embedded dev chain. Its methods are safe for concurrent use.
 type Chain struct {
 	cfg Config
 	log *slog.Logger
 
 	meta     *metadata.Metadata
+	spec     uint32 // the runtime's spec_version
 	metaV14  []byte // state_getMetadata bytes
 	metaV15  []byte // Metadata_metadata_at_version(15) bytes
 	callType metadata.TypeID
@@ -48,6 +61,8 @@ type Chain struct {
 	kick chan struct{} // wakes the block producer in instant mode
 
 	newBlockLimit int // dev_newBlock count limit; 0 means maxNewBlocks (tests lower it)
+
+	finalizing *execution // the block's execution while its end hooks run
 
 	mu      sync.Mutex
 	st      *state
@@ -90,10 +105,20 @@ func New(cfg Config, log *slog.Logger) (*Chain, error) {
 	}
 	c := &Chain{cfg: cfg, log: log.With("component", "devchain"), kick: make(chan struct{}, 1), heads: map[uint64]func(map[string]any){}, watches: map[uint64]func(){}}
 	var err error
-	if c.metaV14, err = gunzip(metaV14Gz); err != nil {
+	v14, v15 := metaV14Gz, metaV15Gz
+	switch c.spec = cfg.Runtime; c.spec {
+	case 0:
+		c.spec = SpecVersion
+	case SpecVersion:
+	case 343:
+		v14, v15 = meta343V14Gz, meta343V15Gz
+	default:
+		return nil, fmt.Errorf("runtime spec %d: the dev chain serves %v", cfg.Runtime, Runtimes)
+	}
+	if c.metaV14, err = gunzip(v14); err != nil {
 		return nil, fmt.Errorf("embedded metadata: %w", err)
 	}
-	if c.metaV15, err = gunzip(metaV15Gz); err != nil {
+	if c.metaV15, err = gunzip(v15); err != nil {
 		return nil, fmt.Errorf("embedded metadata: %w", err)
 	}
 	if c.meta, err = metadata.DecodeAtVersion(c.metaV15); err != nil {
@@ -154,8 +179,11 @@ func (c *Chain) index() error {
 	}
 	c.events = ev.Value
 	c.errIdx = map[string][2]uint8{}
-	for _, p := range []string{"System", "Balances", "SubtensorModule", "Utility", "Sudo", "AdminUtils"} {
+	for _, p := range []string{"System", "Balances", "SubtensorModule", "Utility", "Sudo", "AdminUtils", "Drand"} {
 		pi, ok := c.meta.Pallet(p)
+		if !ok && p == "Drand" {
+			continue // spec 218 has none
+		}
 		if !ok {
 			return fmt.Errorf("metadata: no pallet %s", p)
 		}
@@ -169,6 +197,10 @@ func (c *Chain) index() error {
 	}
 	return c.indexStorage()
 }
+
+// SpecVersion returns the spec_version of the runtime whose metadata the
+// chain serves.
+func (c *Chain) SpecVersion() uint32 { return c.spec }
 
 // Genesis returns the genesis block hash.
 func (c *Chain) Genesis() [32]byte { return c.genesis }
@@ -259,7 +291,10 @@ func (c *Chain) sealLocked(xts []*pending) {
 		raw = append(raw, p.xt)
 		c.apply(ex, i, p)
 	}
+	ex.phase = metadata.Variant{Name: "Finalization"}
+	c.finalizing = ex
 	c.onFinalize(num)
+	c.finalizing = nil
 	parent := c.headLocked()
 	b := &block{Number: num, Parent: parent.Hash, Extrinsics: raw}
 	b.ExtRoot = account32(scale.Blake2_256(scale.NewEncoder(nil).Compact(uint64(len(raw))).Raw(bytes.Join(raw, nil)).Data()))

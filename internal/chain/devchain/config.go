@@ -42,6 +42,14 @@ type Config struct {
 	MaxConnections int
 	// MaxMessage bounds one JSON-RPC request, in bytes.
 	MaxMessage int64
+	// Runtime is the spec version whose real metadata the chain serves: 218
+	// (raonet, the default; 0 means 218) or 343 (commit-reveal on for new
+	// subnets, timelocked weight commits revealed with the chain's own drand
+	// beacon, mechanism weights).
+	Runtime uint32
+	// Beacon is the dev drand beacon's cryptography (spec 343); nil: no
+	// pulses, and timelocked commits are never revealed.
+	Beacon Beacon
 }
 
 // DefaultConfig returns the dev chain defaults: instant blocks, tempo 30,

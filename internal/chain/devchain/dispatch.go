@@ -44,11 +44,34 @@ type execution struct {
 }
 
 func (ex *execution) emit(pallet, name string, fields any) {
-	ex.events = append(ex.events, map[string]any{
-		"phase":  ex.phase,
-		"event":  metadata.Variant{Name: pallet, Fields: metadata.Variant{Name: name, Fields: fields}},
-		"topics": []any{},
-	})
+	rec := func(f any) map[string]any {
+		return map[string]any{
+			"phase":  ex.phase,
+			"event":  metadata.Variant{Name: pallet, Fields: metadata.Variant{Name: name, Fields: f}},
+			"topics": []any{},
+		}
+	}
+	if ex.c.meta.EncodeValue(ex.c.events, []any{rec(fields)}, scale.NewEncoder(nil)) == nil {
+		ex.events = append(ex.events, rec(fields))
+		return
+	}
+	// Newer runtimes add trailing fields to some events (a fee after
+	// StakeAdded's netuid in spec 343): fill them with zeros.
+	if tuple, ok := fields.([]any); ok {
+		for extra := 1; extra <= 3; extra++ {
+			f := append(append([]any{}, tuple...), make([]any, extra)...)
+			for i := len(tuple); i < len(f); i++ {
+				f[i] = uint64(0)
+			}
+			if ex.c.meta.EncodeValue(ex.c.events, []any{rec(f)}, scale.NewEncoder(nil)) == nil {
+				ex.events = append(ex.events, rec(f))
+				return
+			}
+		}
+	}
+	// An event this runtime does not have: one bad event must not lose the
+	// block's others.
+	ex.c.log.Warn("event not in this runtime's metadata; not emitted", "event", pallet+"."+name)
 }
 
 func (ex *execution) encodeEvents() []byte {
@@ -73,6 +96,9 @@ func (c *Chain) dispatchErrorValue(err error) any {
 		return de.Name
 	}
 	idx, ok := c.errIdx[de.Pallet+"."+de.Name]
+	if !ok && de.Name == "SubNetworkDoesNotExist" { // its name since spec 2xx-3xx
+		idx, ok = c.errIdx[de.Pallet+".SubnetNotExists"]
+	}
 	if !ok {
 		c.log.Error("unknown module error", "error", de.Error())
 		return metadata.Variant{Name: "Other"}
@@ -149,6 +175,12 @@ func init() {
 	}
 	for name, set := range adminSetters {
 		handlers["AdminUtils."+name] = set.handler()
+	}
+	for name, h := range commitRevealHandlers {
+		handlers[name] = h
+	}
+	for name, h := range runtime343Handlers() {
+		handlers[name] = h
 	}
 }
 

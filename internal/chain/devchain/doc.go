@@ -7,7 +7,9 @@
 // module errors are the real ones. It does not run the runtime: a Go
 // implementation of the operations SN27 needs stands in for it (accounts and
 // balances, subnet creation, burned registration with uid reuse, serve_axon,
-// add_stake, set_weights with the runtime's checks and error names, Sudo,
+// add_stake, set_weights with the runtime's checks and error names, hash
+// commit-reveal (commit_weights / reveal_weights and their mechanism
+// variants, with subtensor's reveal epoch and errors), Sudo,
 // Utility.batch_all and the AdminUtils setters), plus an epoch every tempo
 // blocks per subnet that runs a simplified Yuma consensus.
 //

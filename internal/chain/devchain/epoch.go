@@ -9,6 +9,7 @@ import (
 // onInitialize runs at the start of block num: per-block and per-interval
 // registration counters.
 func (c *Chain) onInitialize(num uint64) {
+	c.beaconTick(num)
 	for _, s := range c.st.Subnets {
 		s.RegsThisBlock = 0
 		if s.AdjustmentInterval > 0 && num-min(num, s.IntervalStart) >= uint64(s.AdjustmentInterval) {
@@ -27,6 +28,9 @@ func (c *Chain) onFinalize(num uint64) {
 			continue
 		}
 		c.permits(s)
+		if s.Tempo > 0 {
+			c.revealTimelocked(c.finalizing, s, num)
+		}
 		if s.Tempo > 0 && (num+uint64(netuid)+1)%(uint64(s.Tempo)+1) == 0 {
 			c.epoch(s, num)
 		}

@@ -169,7 +169,7 @@ func (c *Chain) validateLocked(x *Extrinsic) error {
 	for _, se := range c.meta.SignedExtensions() {
 		switch se.Identifier {
 		case "CheckSpecVersion":
-			add.U32(SpecVersion)
+			add.U32(c.spec)
 		case "CheckTxVersion":
 			add.U32(TransactionVersion)
 		case "CheckGenesis":

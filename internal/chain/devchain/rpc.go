@@ -308,7 +308,7 @@ func (c *Chain) call(sess *session, method string, ps []json.RawMessage) (any, f
 	case "system_health":
 		return map[string]any{"peers": 0, "isSyncing": false, "shouldHavePeers": false}, nil, nil
 	case "state_getRuntimeVersion", "chain_getRuntimeVersion":
-		return runtimeVersion(), nil, nil
+		return c.runtimeVersion(), nil, nil
 	case "state_getMetadata":
 		return hexOf(c.metaV14), nil, nil
 	case "system_accountNextIndex", "account_nextIndex":
@@ -372,7 +372,7 @@ func (c *Chain) call(sess *session, method string, ps []json.RawMessage) (any, f
 		if !sess.addSub(id, g.cancel) {
 			return nil, nil, &rpcError{Code: -32000, Message: "too many subscriptions"}
 		}
-		g.notify(runtimeVersion())
+		g.notify(c.runtimeVersion())
 		return id, g.arm, nil
 	case "state_subscribeStorage":
 		return c.subscribeStorage(sess, ps)
@@ -475,9 +475,9 @@ func (c *Chain) call(sess *session, method string, ps []json.RawMessage) (any, f
 // dev chain answers the runtime calls sn27 uses (state_call) but does not
 // claim whole runtime API versions, so clients such as polkadot.js fall back
 // to the plain RPCs (state_getMetadata, system_accountNextIndex).
-func runtimeVersion() map[string]any {
+func (c *Chain) runtimeVersion() map[string]any {
 	return map[string]any{
-		"specName": SpecName, "implName": SpecName, "authoringVersion": 1, "specVersion": SpecVersion,
+		"specName": SpecName, "implName": SpecName, "authoringVersion": 1, "specVersion": c.spec,
 		"implVersion": 1, "apis": []any{}, "transactionVersion": TransactionVersion, "stateVersion": 1,
 	}
 }

@@ -41,6 +41,8 @@ type state struct {
 	Blocks                []*block                `json:"blocks"` // recent history, oldest first
 	// Genesis is block 0's hash (zero in state files of older versions).
 	Genesis account32 `json:"genesis"`
+	// Drand is the dev drand beacon (spec 343 only).
+	Drand *drandState `json:"drand,omitempty"`
 }
 
 type account struct {
@@ -77,6 +79,13 @@ type subnet struct {
 	Neurons              []*neuron `json:"neurons"`
 	// Alpha is TotalHotkeyAlpha(hotkey, netuid): stake is 1:1 with TAO here.
 	Alpha map[account32]uint64 `json:"alpha"`
+	// RevealPeriod is RevealPeriodEpochs (0: the default, 1) and Commits
+	// the hash weight commits by hotkey (commitreveal.go).
+	RevealPeriod uint64                       `json:"reveal_period_epochs,omitempty"`
+	Commits      map[account32][]weightCommit `json:"weight_commits,omitempty"`
+	// TLCommits are timelocked weight commits waiting for their epoch
+	// (spec 343).
+	TLCommits []tlCommit `json:"timelocked_commits,omitempty"`
 }
 
 type neuron struct {
@@ -172,10 +181,17 @@ func (st *state) clone() *state {
 		c.Accounts[k] = &ac
 	}
 	c.Owners = maps.Clone(st.Owners)
+	if st.Drand != nil {
+		d := *st.Drand
+		d.Pulses = maps.Clone(st.Drand.Pulses)
+		c.Drand = &d
+	}
 	c.Subnets = make(map[uint16]*subnet, len(st.Subnets))
 	for k, s := range st.Subnets {
 		sc := *s
 		sc.Alpha = maps.Clone(s.Alpha)
+		sc.Commits = cloneCommits(s.Commits)
+		sc.TLCommits = append([]tlCommit(nil), s.TLCommits...)
 		sc.Neurons = make([]*neuron, len(s.Neurons))
 		for i, n := range s.Neurons {
 			nc := *n

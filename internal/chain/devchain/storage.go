@@ -2,6 +2,7 @@ package devchain
 
 import (
 	"fmt"
+	"maps"
 	"math/big"
 
 	"github.com/sn27/sn27/internal/chain/metadata"
@@ -187,7 +188,10 @@ var storageReaders = map[string]func(*Chain, [][]byte) (any, bool){
 // indexStorage maps each readable entry's 32-byte prefix to its reader.
 func (c *Chain) indexStorage() error {
 	c.storage = map[string]*storageItem{}
-	for name, read := range storageReaders {
+	readers := maps.Clone(storageReaders)
+	maps.Copy(readers, runtime343Storage)
+	maps.Copy(readers, commitRevealStorage)
+	for name, read := range readers {
 		var pallet, item string
 		for i := range name {
 			if name[i] == '.' {
@@ -196,6 +200,9 @@ func (c *Chain) indexStorage() error {
 			}
 		}
 		e, err := c.meta.Storage(pallet, item)
+		if err != nil && (c.spec != SpecVersion || runtime343Storage[name] != nil) {
+			continue // an item this runtime does not have (NetworkLastRegistered in 343, Drand in 218)
+		}
 		if err != nil {
 			return fmt.Errorf("storage %s: %w", name, err)
 		}

@@ -34,7 +34,7 @@ func (c *Chain) registerNetwork(ex *execution, o origin, args map[string]any) er
 	if ex.number-min(ex.number, st.NetworkLastRegistered) < st.NetworkRateLimit {
 		return stErr("NetworkTxRateLimitExceeded")
 	}
-	if argU16(args, "mechid") != 1 {
+	if _, ok := args["mechid"]; ok && argU16(args, "mechid") != 1 { // spec 343 has no mechid
 		return stErr("MechanismDoesNotExist")
 	}
 	if owner, ok := st.Owners[hotkey]; ok && owner != coldkey {
@@ -52,6 +52,7 @@ func (c *Chain) registerNetwork(ex *execution, o origin, args map[string]any) er
 	st.TotalIssuance -= min(c.cfg.LockCost, st.TotalIssuance)
 	st.NetworkLastRegistered = ex.number
 	s := newSubnet(c.cfg, netuid, coldkey, hotkey, ex.number)
+	s.CommitReveal = c.spec == 343 // on by default since spec 306
 	st.Subnets[netuid] = s
 	ex.emit("SubtensorModule", "NetworkAdded", []any{netuid, uint16(1)})
 	c.appendNeuron(ex, s, hotkey, coldkey)
@@ -252,14 +253,20 @@ func (c *Chain) setWeights(ex *execution, o origin, args map[string]any) error {
 	if err != nil {
 		return err
 	}
-	st := c.st
 	netuid := argU16(args, "netuid")
-	uids, values := argU16s(args, "dests"), argU16s(args, "weights")
-	version := argUint(args, "version_key")
-	s := st.Subnets[netuid]
-	if s != nil && s.CommitReveal {
+	if s := c.st.Subnets[netuid]; s != nil && s.CommitReveal {
 		return stErr("CommitRevealEnabled")
 	}
+	return c.doSetWeights(ex, hotkey, netuid, argU16s(args, "dests"), argU16s(args, "weights"), argUint(args, "version_key"))
+}
+
+// doSetWeights is subtensor's do_set_weights (also run by reveal_weights):
+// with commit-reveal on, the rate limit was checked by the commit, and
+// LastUpdate stays the commit's block.
+func (c *Chain) doSetWeights(ex *execution, hotkey account32, netuid uint16, uids, values []uint16, version uint64) error {
+	st := c.st
+	s := st.Subnets[netuid]
+	cr := s != nil && s.CommitReveal
 	if netuid == rootNetuid {
 		return stErr("CanNotSetRootNetworkWeights")
 	}
@@ -283,7 +290,7 @@ func (c *Chain) setWeights(ex *execution, o origin, args map[string]any) error {
 		return stErr("IncorrectWeightVersionKey")
 	}
 	n := s.Neurons[uid]
-	if s.WeightsSetRateLimit > 0 && ex.number-min(ex.number, n.LastUpdate) < s.WeightsSetRateLimit {
+	if !cr && s.WeightsSetRateLimit > 0 && ex.number-min(ex.number, n.LastUpdate) < s.WeightsSetRateLimit {
 		return stErr("SettingWeightsTooFast")
 	}
 	self := len(uids) == 1 && uids[0] == uid
@@ -322,7 +329,9 @@ func (c *Chain) setWeights(ex *execution, o origin, args map[string]any) error {
 		w[i] = [2]uint16{uids[i], up[i]}
 	}
 	n.Weights = w
-	n.LastUpdate = ex.number
+	if !cr {
+		n.LastUpdate = ex.number
+	}
 	ex.emit("SubtensorModule", "WeightsSet", []any{netuid, uid})
 	return nil
 }

@@ -1,16 +1,30 @@
-// Package metadata decodes Substrate runtime metadata, versions 14 and 15
-// (frame-metadata with the scale-info "portable" type registry), and answers
-// the questions a subtensor client and a dev chain ask of it: pallet and call
-// indices, storage keys and value types, module errors, signed extensions,
-// constants, runtime APIs (V15), and generic SCALE decoding and encoding of
-// any registered type.
+// Package metadata decodes Substrate runtime metadata, versions 14, 15 and
+// 16 (frame-metadata with the scale-info "portable" type registry), and
+// answers the questions a subtensor client and a dev chain ask of it: pallet
+// and call indices, storage keys and value types, module errors, signed
+// extensions, constants, runtime APIs (V15 and V16), and generic SCALE
+// decoding and encoding of any registered type.
 //
 // Decode takes the bytes of state_getMetadata ("meta" magic, version byte,
-// RuntimeMetadataV14 or V15). DecodeAtVersion takes the result of
+// RuntimeMetadataV14, V15 or V16). DecodeAtVersion takes the result of
 // state_call("Metadata_metadata_at_version", u32 version), which is an
 // Option<OpaqueMetadata>, i.e. 0x01 + compact length + the same bytes.
 // A Metadata is immutable after decoding and safe for concurrent use. It does
 // not keep a reference to the input slice.
+//
+// # Metadata V16
+//
+// V16 (frame-metadata 23, as subtensor runtimes from 2025 serve it) is read
+// completely; every query above works on it as on V15. What it adds is kept
+// where a client can use it: the extrinsic versions the runtime accepts
+// (ExtrinsicVersions), the transaction extensions of each transaction
+// extension version (TransactionExtensions; SignedExtensions returns those
+// of version 0, which v4 signed extrinsics use), deprecation of pallets,
+// calls and storage items (Pallet.Deprecation, Call.Deprecation,
+// StorageEntry.Deprecation), pallet associated types (AssociatedType), view
+// functions (ViewFunction) and runtime API versions (RuntimeAPIVersion).
+// Deprecation of events, errors, constants and runtime APIs is decoded and
+// checked but not kept. V16 has no runtime type.
 //
 // # Value shapes
 //

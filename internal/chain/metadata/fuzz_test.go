@@ -15,7 +15,11 @@ import (
 func FuzzDecode(f *testing.F) {
 	load(f)
 	raw15 := inner15(f)
-	for _, b := range [][]byte{fixtures.raw14, raw15, fixtures.option15} {
+	seeds := [][]byte{fixtures.raw14, raw15, fixtures.option15}
+	for _, fx := range subtensorFixtures {
+		seeds = append(seeds, fx.raw(f))
+	}
+	for _, b := range seeds {
 		f.Add(b)
 		for _, n := range []int{0, 4, 5, 6, 16, 100, 1000, 10000} {
 			f.Add(b[:n])
@@ -31,6 +35,8 @@ func FuzzDecode(f *testing.F) {
 	s.compact(s.composite(nil, sf{"", s.prim(primU128)}))
 	f.Add(s.bytes(14, nil))
 	f.Add(s.bytes(15, nil))
+	f.Add(s.bytes(16, nil))
+	f.Add(v16Synth(nil))
 
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Decode(b)
@@ -50,8 +56,12 @@ var junk = []byte{
 
 // exercise runs the queries and a value round trip per type on m.
 func exercise(t *testing.T, m *Metadata) {
-	if m.Version != 14 && m.Version != 15 {
+	if m.Version < 14 || m.Version > 16 {
 		t.Fatalf("version %d", m.Version)
+	}
+	m.ExtrinsicVersions()
+	for v := range 2 {
+		m.TransactionExtensions(uint8(v))
 	}
 	for i := range m.pallets {
 		p := &m.pallets[i]
@@ -83,12 +93,23 @@ func exercise(t *testing.T, m *Metadata) {
 		for e := 0; e < 4; e++ {
 			m.ModuleError(p.index, uint8(e))
 		}
+		for _, a := range p.assocTypes {
+			if ty, err := m.AssociatedType(p.name, a.name); err != nil || m.TypePath(ty) != m.TypePath(a.ty) {
+				t.Fatalf("AssociatedType(%q, %q) = %d, %v", p.name, a.name, ty, err)
+			}
+		}
+		for _, v := range p.viewFns {
+			if _, _, _, err := m.ViewFunction(p.name, v.name); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	for _, se := range m.SignedExtensions() {
 		m.IsEmpty(se.Type)
 		m.IsEmpty(se.AdditionalSigned)
 	}
 	m.RuntimeAPI("A", "b")
+	m.RuntimeAPIVersion("A")
 	for i := 0; i < len(m.types) && i < 300; i++ {
 		m.TypePath(TypeID(i))
 		for _, n := range []int{0, 1, 2, 5, len(junk)} {

@@ -22,7 +22,7 @@ func (m *Metadata) Pallet(name string) (Pallet, bool) {
 	if err != nil {
 		return Pallet{}, false
 	}
-	return Pallet{Name: p.name, Index: p.index}, true
+	return Pallet{Name: p.name, Index: p.index, Deprecation: p.deprecation}, true
 }
 
 // Call returns the dispatchable pallet.call with its indices and arguments.
@@ -43,7 +43,8 @@ func (m *Metadata) Call(pallet, call string) (Call, error) {
 			return Call{
 				Pallet: p.name, PalletIndex: p.index,
 				Name: v.name, Index: v.index,
-				Args: append([]Field(nil), v.fields...),
+				Args:        append([]Field(nil), v.fields...),
+				Deprecation: p.callDepr[v.index],
 			}, nil
 		}
 	}
@@ -139,7 +140,10 @@ func joinDocs(docs []string) string {
 	return strings.Join(parts, " ")
 }
 
-// SignedExtensions returns the signed extensions in extrinsic order.
+// SignedExtensions returns the signed extensions of v4 signed extrinsics in
+// extrinsic order. With metadata V16 these are the transaction extensions of
+// transaction extension version 0 (or, if the metadata lists none for
+// version 0, all of them, as polkadot.js assumes).
 func (m *Metadata) SignedExtensions() []SignedExtension {
 	return append([]SignedExtension(nil), m.signedExts...)
 }

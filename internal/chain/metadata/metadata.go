@@ -12,9 +12,9 @@ import (
 // TypeID identifies a type in the metadata's portable type registry.
 type TypeID uint32
 
-// Metadata is decoded runtime metadata (V14 or V15).
+// Metadata is decoded runtime metadata (V14, V15 or V16).
 type Metadata struct {
-	// Version is the metadata version: 14 or 15.
+	// Version is the metadata version: 14, 15 or 16.
 	Version int
 
 	types   []typeDef
@@ -22,15 +22,21 @@ type Metadata struct {
 	pallets []palletDef
 	byName  map[string]int // pallet name -> index into pallets
 
-	extrinsicVersion uint8
-	extrinsicType    TypeID // V14 only: the UncheckedExtrinsic type
-	signedExts       []SignedExtension
-	runtimeType      TypeID
+	extrinsicVersions []uint8 // V14/V15: the one version; V16: all supported
+	extrinsicType     TypeID  // V14 only: the UncheckedExtrinsic type
+	signedExts        []SignedExtension
+	runtimeType       TypeID // V14 and V15 only
 
-	// V15 only.
-	apis       map[string]map[string]apiMethod // trait -> method
-	outerEnums [3]TypeID                       // call, event, module error
-	custom     map[string]customValue
+	// V16 only: every transaction extension, and the indices into it of
+	// the extensions used by each transaction extension version.
+	txExts       []SignedExtension
+	txExtsByVers map[uint8][]int
+
+	// V15 and V16.
+	apis        map[string]map[string]apiMethod // trait -> method
+	apiVersions map[string]uint32               // V16 only
+	outerEnums  [3]TypeID                       // call, event, module error
+	custom      map[string]customValue
 }
 
 type typeKind uint8
@@ -100,6 +106,24 @@ type palletDef struct {
 	constants     []constantDef
 	hasError      bool
 	errType       TypeID
+
+	// V16 only.
+	deprecation Deprecation
+	callDepr    map[uint8]Deprecation // by call index; nil when none is deprecated
+	assocTypes  []assocType
+	viewFns     []viewFunction
+}
+
+type assocType struct {
+	name string
+	ty   TypeID
+}
+
+type viewFunction struct {
+	id     [32]byte
+	name   string
+	inputs []Field
+	output TypeID
 }
 
 type constantDef struct {
@@ -123,6 +147,8 @@ type customValue struct {
 type Pallet struct {
 	Name  string
 	Index uint8
+	// Deprecation is described by metadata V16 only.
+	Deprecation Deprecation
 }
 
 // Call describes a dispatchable: its pallet, its index within the pallet and
@@ -133,6 +159,16 @@ type Call struct {
 	Name        string
 	Index       uint8
 	Args        []Field
+	// Deprecation is the call's deprecation status (metadata V16 describes
+	// it; with V14 and V15 it is always the zero value).
+	Deprecation Deprecation
+}
+
+// Deprecation is the deprecation status of an item in metadata V16.
+type Deprecation struct {
+	Deprecated bool
+	Note       string // may be empty for a deprecated item
+	Since      string // may be empty
 }
 
 // Field is a named (or unnamed, Name "") field of a struct, enum variant or
@@ -146,7 +182,8 @@ type Field struct {
 
 // SignedExtension is one entry of the extrinsic's signed extensions, in the
 // order they are encoded: Type is the data carried in the extrinsic, and
-// AdditionalSigned the data only included in the signed payload.
+// AdditionalSigned the data only included in the signed payload. Metadata
+// V16 calls them transaction extensions, and AdditionalSigned "implicit".
 type SignedExtension struct {
 	Identifier       string
 	Type             TypeID
@@ -165,9 +202,12 @@ type StorageEntry struct {
 	KeyTypes []TypeID
 	Value    TypeID
 	Default  []byte
+	// Deprecation is described by metadata V16 only.
+	Deprecation Deprecation
 
-	prefix string // storage prefix of the pallet (normally its name)
-	m      *Metadata
+	prefix  string // storage prefix of the pallet (normally its name)
+	keyType TypeID // of a map: the key type (a tuple for several keys)
+	m       *Metadata
 }
 
 const (
@@ -176,8 +216,8 @@ const (
 )
 
 // Decode decodes runtime metadata as returned by state_getMetadata: the
-// "meta" magic, a version byte, then RuntimeMetadataV14 or V15. Trailing
-// bytes are an error.
+// "meta" magic, a version byte, then RuntimeMetadataV14, V15 or V16.
+// Trailing bytes are an error.
 func Decode(b []byte) (*Metadata, error) {
 	d := scale.NewDecoder(b)
 	if len(b) < 5 {
@@ -187,8 +227,8 @@ func Decode(b []byte) (*Metadata, error) {
 		return nil, fmt.Errorf("metadata: bad magic %#08x (want \"meta\")", mg)
 	}
 	v := d.U8()
-	if v != 14 && v != 15 {
-		return nil, fmt.Errorf("metadata: version %d is not supported (only 14 and 15)", v)
+	if v < 14 || v > 16 {
+		return nil, fmt.Errorf("metadata: version %d is not supported (only 14, 15 and 16)", v)
 	}
 	r := &reader{d: d, version: int(v)}
 	m, err := r.metadata()
@@ -344,30 +384,28 @@ func (r *reader) metadata() (*Metadata, error) {
 	}
 
 	r.at("extrinsic")
-	if r.version == 14 {
+	switch r.version {
+	case 14:
 		m.extrinsicType = r.typeID()
-		m.extrinsicVersion = r.d.U8()
-	} else {
-		m.extrinsicVersion = r.d.U8()
+		m.extrinsicVersions = []uint8{r.d.U8()}
+		m.signedExts = r.extensions()
+	case 15:
+		m.extrinsicVersions = []uint8{r.d.U8()}
 		for i := 0; i < 4; i++ { // address, call, signature, extra
 			r.typeID()
 		}
+		m.signedExts = r.extensions()
+	case 16:
+		r.extrinsicV16(m)
 	}
-	n = r.vecLen(3)
-	m.signedExts = make([]SignedExtension, 0, capFor(n))
-	for i := 0; i < n && r.ok(); i++ {
-		var se SignedExtension
-		se.Identifier = r.str()
-		se.Type = r.typeID()
-		se.AdditionalSigned = r.typeID()
-		m.signedExts = append(m.signedExts, se)
+	if r.version < 16 {
+		r.at("runtime type")
+		m.runtimeType = r.typeID()
 	}
-	r.at("runtime type")
-	m.runtimeType = r.typeID()
 	if err := r.err(); err != nil {
 		return nil, err
 	}
-	if r.version == 15 {
+	if r.version >= 15 {
 		r.v15(m)
 		if err := r.err(); err != nil {
 			return nil, err
@@ -376,10 +414,33 @@ func (r *reader) metadata() (*Metadata, error) {
 	return m, nil
 }
 
+// extensions reads Vec<SignedExtensionMetadata{identifier, ty,
+// additional_signed}> (V16: TransactionExtensionMetadata{identifier, ty,
+// implicit}, the same layout).
+func (r *reader) extensions() []SignedExtension {
+	n := r.vecLen(3)
+	exts := make([]SignedExtension, 0, capFor(n))
+	for i := 0; i < n && r.ok(); i++ {
+		var se SignedExtension
+		se.Identifier = r.str()
+		se.Type = r.typeID()
+		se.AdditionalSigned = r.typeID()
+		exts = append(exts, se)
+	}
+	return exts
+}
+
+// v15 reads what follows the runtime type in V15, and the extrinsic in V16:
+// runtime APIs, outer enums and custom metadata. V16 adds a version and
+// deprecation information to each API, and deprecation information to each
+// method.
 func (r *reader) v15(m *Metadata) {
 	r.at("runtime APIs")
 	n := r.vecLen(3)
 	m.apis = make(map[string]map[string]apiMethod, capFor(n))
+	if r.version >= 16 {
+		m.apiVersions = make(map[string]uint32, capFor(n))
+	}
 	for i := 0; i < n && r.ok(); i++ {
 		trait := r.str()
 		r.at("runtime API %q", trait)
@@ -388,23 +449,27 @@ func (r *reader) v15(m *Metadata) {
 		for j := 0; j < k && r.ok(); j++ {
 			name := r.str()
 			var am apiMethod
-			ni := r.vecLen(2)
-			am.inputs = make([]Field, 0, capFor(ni))
-			for l := 0; l < ni && r.ok(); l++ {
-				var f Field
-				f.Name = r.str()
-				f.Type = r.typeID()
-				am.inputs = append(am.inputs, f)
-			}
+			am.inputs = r.params()
 			am.output = r.typeID()
 			r.skipStrs()
+			if r.version >= 16 {
+				r.itemDeprecation()
+			}
 			if _, dup := methods[name]; !dup && r.ok() {
 				methods[name] = am
 			}
 		}
 		r.skipStrs()
+		var version uint32
+		if r.version >= 16 {
+			version = r.compactU32()
+			r.itemDeprecation()
+		}
 		if _, dup := m.apis[trait]; !dup && r.ok() {
 			m.apis[trait] = methods
+			if m.apiVersions != nil {
+				m.apiVersions[trait] = version
+			}
 		}
 	}
 	if !r.ok() {
@@ -546,8 +611,19 @@ func (r *reader) pallet(m *Metadata) palletDef {
 			p.storage = append(p.storage, e)
 		}
 	}
-	p.calls, p.hasCalls = r.optTypeID()
-	p.event, p.hasEvent = r.optTypeID()
+	if r.version >= 16 { // PalletCallMetadata{ty, deprecation_info}
+		if r.d.Option() {
+			p.calls, p.hasCalls = r.typeID(), true
+			p.callDepr = r.enumDeprecation()
+		}
+		if r.d.Option() {
+			p.event, p.hasEvent = r.typeID(), true
+			r.enumDeprecation()
+		}
+	} else {
+		p.calls, p.hasCalls = r.optTypeID()
+		p.event, p.hasEvent = r.optTypeID()
+	}
 	n := r.vecLen(4)
 	p.constants = make([]constantDef, 0, capFor(n))
 	for i := 0; i < n && r.ok(); i++ {
@@ -556,12 +632,26 @@ func (r *reader) pallet(m *Metadata) palletDef {
 		c.ty = r.typeID()
 		c.value = r.bytesCopy()
 		r.skipStrs()
+		if r.version >= 16 {
+			r.itemDeprecation()
+		}
 		p.constants = append(p.constants, c)
 	}
-	p.errType, p.hasError = r.optTypeID()
+	if r.version >= 16 {
+		if r.d.Option() {
+			p.errType, p.hasError = r.typeID(), true
+			r.enumDeprecation()
+		}
+		r.palletV16(&p)
+	} else {
+		p.errType, p.hasError = r.optTypeID()
+	}
 	p.index = r.d.U8()
 	if r.version >= 15 {
 		r.skipStrs()
+	}
+	if r.version >= 16 {
+		p.deprecation = r.itemDeprecation()
 	}
 	return p
 }
@@ -592,6 +682,7 @@ func (r *reader) storageEntry(m *Metadata, pallet, prefix string) StorageEntry {
 			e.Hashers = append(e.Hashers, scale.Hasher(h))
 		}
 		key := r.typeID()
+		e.keyType = key
 		e.Value = r.typeID()
 		if !r.ok() {
 			break
@@ -615,6 +706,9 @@ func (r *reader) storageEntry(m *Metadata, pallet, prefix string) StorageEntry {
 	}
 	e.Default = r.bytesCopy()
 	r.skipStrs()
+	if r.version >= 16 {
+		e.Deprecation = r.itemDeprecation()
+	}
 	return e
 }
 

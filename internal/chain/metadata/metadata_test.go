@@ -96,8 +96,8 @@ func TestDecodeVersions(t *testing.T) {
 	if len(m14.types) < 400 || len(m15.types) < 400 || len(m14.pallets) != 26 || len(m15.pallets) != 26 {
 		t.Errorf("types %d/%d pallets %d/%d", len(m14.types), len(m15.types), len(m14.pallets), len(m15.pallets))
 	}
-	if m14.extrinsicVersion != 4 || m15.extrinsicVersion != 4 {
-		t.Errorf("extrinsic versions %d %d", m14.extrinsicVersion, m15.extrinsicVersion)
+	if v14, v15 := m14.ExtrinsicVersions(), m15.ExtrinsicVersions(); !reflect.DeepEqual(v14, []uint8{4}) || !reflect.DeepEqual(v15, []uint8{4}) {
+		t.Errorf("extrinsic versions %v %v", v14, v15)
 	}
 	if m15.TypePath(m15.outerEnums[0]) != "node_subtensor_runtime::RuntimeCall" ||
 		m15.TypePath(m15.outerEnums[1]) != "node_subtensor_runtime::RuntimeEvent" {
@@ -124,7 +124,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"empty", nil, "too short"},
 		{"magic", append([]byte("atem"), raw14[4:]...), "magic"},
 		{"v13", withVersion(13), "version 13"},
-		{"v16", withVersion(16), "version 16"},
+		{"v17", withVersion(17), "version 17"},
+		{"v14 as v16", withVersion(16), "V16 pallet \"System\""},
 		{"truncated", raw14[:len(raw14)-1], "input too short"},
 		{"trailing", append(bytes.Clone(raw14), 0), "left over"},
 		{"prefix", raw14[:1000], "V14 type registry"},

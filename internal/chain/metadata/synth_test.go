@@ -10,7 +10,7 @@ import (
 	"github.com/sn27/sn27/internal/scale"
 )
 
-// synth builds small V14/V15 metadata with a hand-made type registry, to test
+// synth builds small V14/V15/V16 metadata with a hand-made type registry, to test
 // type kinds the subtensor runtime does not use (signed integers, u256, char,
 // bit sequences, cycles, ...).
 type synth struct {
@@ -88,7 +88,7 @@ func (s *synth) variant(path []string, vs ...sv) TypeID {
 	})
 }
 
-// bytes returns V14 (or V15) metadata with this registry, one pallet "Test"
+// bytes returns V14, V15 or V16 metadata with this registry, one pallet "Test"
 // (index 42, error type errType if set) and no signed extensions.
 func (s *synth) bytes(version int, errType *TypeID) []byte {
 	e := scale.NewEncoder([]byte("meta")).U8(uint8(version))
@@ -105,11 +105,24 @@ func (s *synth) bytes(version int, errType *TypeID) []byte {
 	e.Compact(0)             // constants
 	if errType != nil {
 		e.U8(1).Compact(uint64(*errType))
+		if version >= 16 {
+			e.Compact(0) // EnumDeprecationInfo: nothing deprecated
+		}
 	} else {
 		e.U8(0)
 	}
+	if version >= 16 {
+		e.Compact(0).Compact(0) // associated types, view functions
+	}
 	e.U8(42)
-	if version == 15 {
+	if version == 16 {
+		e.Compact(0).U8(0)                                  // docs, NotDeprecated
+		e.Compact(1).U8(4).Compact(0).Compact(0).Compact(0) // versions [4], address, call, signature
+		e.Compact(0).Compact(0)                             // by version, extensions
+		e.Compact(0)                                        // apis
+		e.Compact(0).Compact(0).Compact(0)                  // outer enums
+		e.Compact(1).Str("k").Compact(0).Bytes([]byte{7})   // custom
+	} else if version == 15 {
 		e.Compact(0) // docs
 		e.U8(4).Compact(0).Compact(0).Compact(0).Compact(0).Compact(0)
 		e.Compact(0)                                      // runtime type
