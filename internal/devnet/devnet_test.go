@@ -109,6 +109,20 @@ func TestDevnetRanksMiners(t *testing.T) {
 // checkDashboard: the dashboard lists the 3 miners, each with a weight.
 func checkDashboard(t *testing.T, url string) {
 	t.Helper()
+	waitDashboard(t, url, "3 miners with a weight", func(miners []map[string]any) bool {
+		n := 0
+		for _, m := range miners {
+			if w, _ := m["weight"].(float64); w > 0 {
+				n++
+			}
+		}
+		return n == 3
+	})
+}
+
+// waitDashboard polls the dashboard's /api/miners for 30 s until ok holds.
+func waitDashboard(t *testing.T, url, what string, ok func([]map[string]any) bool) {
+	t.Helper()
 	for start := time.Now(); time.Since(start) < 30*time.Second; time.Sleep(500 * time.Millisecond) {
 		resp, err := http.Get(url + "api/miners")
 		if err != nil {
@@ -119,20 +133,11 @@ func checkDashboard(t *testing.T, url string) {
 		}
 		err = json.NewDecoder(resp.Body).Decode(&body)
 		resp.Body.Close()
-		if err != nil {
-			continue
-		}
-		n := 0
-		for _, m := range body.Miners {
-			if w, _ := m["weight"].(float64); w > 0 {
-				n++
-			}
-		}
-		if n == 3 {
+		if err == nil && ok(body.Miners) {
 			return
 		}
 	}
-	t.Errorf("the dashboard never showed 3 miners with a weight")
+	t.Errorf("the dashboard never showed %s", what)
 }
 
 // Without Docker (or the image) the devnet says why it does not rent; with
@@ -218,24 +223,12 @@ func TestDevnetCommitReveal(t *testing.T) {
 // checkIncentiveOnDashboard: the dashboard shows a non-zero incentive.
 func checkIncentiveOnDashboard(t *testing.T, url string) {
 	t.Helper()
-	for start := time.Now(); time.Since(start) < 30*time.Second; time.Sleep(500 * time.Millisecond) {
-		resp, err := http.Get(url + "api/miners")
-		if err != nil {
-			continue
-		}
-		var body struct {
-			Miners []map[string]any `json:"miners"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&body)
-		resp.Body.Close()
-		if err != nil {
-			continue
-		}
-		for _, m := range body.Miners {
+	waitDashboard(t, url, "a miner with incentive", func(miners []map[string]any) bool {
+		for _, m := range miners {
 			if inc, _ := m["incentive"].(float64); inc > 0 {
-				return
+				return true
 			}
 		}
-	}
-	t.Errorf("the dashboard never showed a miner with incentive")
+		return false
+	})
 }

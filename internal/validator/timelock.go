@@ -44,16 +44,9 @@ func (timelockSetter) name() string { return "timelock" }
 func (s timelockSetter) put(ctx context.Context, uids []chain.UID, ws []float64) (uint64, error) {
 	v := s.v
 	every := v.every(ctx)
-	us, vals, err := chain.WeightsForEmit(uids, ws)
+	u16, vals, next, err := v.emitValues(uids, ws, every)
 	if err != nil {
-		return every, err
-	}
-	if len(us) == 0 {
-		return max(1, v.cfg.WeightsEvery/10), errors.New("no weight left after conversion")
-	}
-	u16 := make([]uint16, len(us))
-	for i, u := range us {
-		u16[i] = uint16(u)
+		return next, err
 	}
 	beacon, err := s.c.DrandBeacon(ctx)
 	if err != nil {
@@ -93,4 +86,21 @@ func (s timelockSetter) put(ctx context.Context, uids []chain.UID, ws []float64)
 	v.log.Info("weights committed (timelock)", "uids", len(u16), "reveal_round", round, "reveal_first_block", first,
 		"bytes", len(ct), "version", version)
 	return every, nil
+}
+
+// emitValues converts a round's scores to the u16 uids and values the chain
+// takes; on error next is when to try again.
+func (v *Validator) emitValues(uids []chain.UID, ws []float64, every uint64) (u16, vals []uint16, next uint64, err error) {
+	us, vals, err := chain.WeightsForEmit(uids, ws)
+	if err != nil {
+		return nil, nil, every, err
+	}
+	if len(us) == 0 {
+		return nil, nil, max(1, v.cfg.WeightsEvery/10), errors.New("no weight left after conversion")
+	}
+	u16 = make([]uint16, len(us))
+	for i, u := range us {
+		u16[i] = uint16(u)
+	}
+	return u16, vals, 0, nil
 }

@@ -155,16 +155,9 @@ func (s hashCommitSetter) put(ctx context.Context, uids []chain.UID, ws []float6
 			return wait, fmt.Errorf("%w (reveal in epoch %d)", ErrCommitPending, p.RevealEpoch)
 		}
 	}
-	us, vals, err := chain.WeightsForEmit(uids, ws)
+	u16, vals, next, err := v.emitValues(uids, ws, every)
 	if err != nil {
-		return every, err
-	}
-	if len(us) == 0 {
-		return max(1, v.cfg.WeightsEvery/10), errors.New("no weight left after conversion")
-	}
-	u16 := make([]uint16, len(us))
-	for i, u := range us {
-		u16[i] = uint16(u)
+		return next, err
 	}
 	salt, err := newSalt()
 	if err != nil {
