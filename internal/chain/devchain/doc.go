@@ -13,6 +13,14 @@
 // Utility.batch_all and the AdminUtils setters), plus an epoch every tempo
 // blocks per subnet that runs a simplified Yuma consensus.
 //
+// Config.Runtime 343 serves subtensor spec 343's real metadata instead (see
+// runtime343.go): commit-reveal on for new subnets, set_mechanism_weights
+// (mecid 0), and timelocked weight commits that the chain reveals itself at
+// the reveal epoch with the pulses of its own drand beacon (Config.Beacon,
+// the cryptography of internal/timelock handed in, one pulse per block).
+// Items spec 343 no longer has are not served; its events are encoded with
+// the fields it adds (zero-filled).
+//
 // Extrinsics are the signed v4 extrinsics chain.BuildExtrinsic produces: the
 // dev chain rebuilds the signing payload from the metadata's signed
 // extensions, verifies the sr25519 signature and the nonce, and refuses bad
