@@ -5,12 +5,16 @@ BIN     := bin/sn27
 GOFLAGS := -trimpath
 export CGO_ENABLED := 0
 
-.PHONY: all build run demo deps-run test test-short deps fuzz bench generate vet clean fresh-check
+.PHONY: all build static run demo deps-run test test-short deps fuzz bench generate vet clean fresh-check
 
 all: build
 
 build:
 	$(GO) build $(GOFLAGS) -o $(BIN) ./cmd/sn27
+
+# A fully static binary without the OpenCL solver (purego needs the C loader).
+static:
+	$(GO) build $(GOFLAGS) -tags noopencl -o $(BIN) ./cmd/sn27
 
 # The main job: a whole SN27 network on this machine (dev chain, validator,
 # miners) with its dashboard on http://127.0.0.1:8080/.

@@ -10,13 +10,14 @@ import (
 	"github.com/sn27/sn27/internal/bench"
 	"github.com/sn27/sn27/internal/hashcat"
 	"github.com/sn27/sn27/internal/miner"
+	"github.com/sn27/sn27/internal/opencl"
 	"github.com/sn27/sn27/internal/pow"
 	"github.com/sn27/sn27/internal/validator"
 )
 
 func newBenchCmd() *cobra.Command {
 	var (
-		o       = bench.Options{Hashcat: hashcat.DefaultConfig()}
+		o       = bench.Options{Hashcat: hashcat.DefaultConfig(), OpenCL: opencl.DefaultConfig()}
 		seconds int
 		kernel  string
 		asJSON  bool
@@ -24,12 +25,16 @@ func newBenchCmd() *cobra.Command {
 	o.Hashcat.ExtendedOptions = "-O"
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure the hash rate of the native solver and of hashcat on this machine",
+		Short: "Measure the hash rate of the native solver, the OpenCL solver and hashcat on this machine",
 		Long: `Measure mode-610 hash rates on an SN27-shaped challenge (10-character alphabet, 12 positions,
 no answer) for --seconds each, one solver after the other in the same run. hashcat's rate is the
-speed it reports once running; its start-up time (kernel load, self-test) is reported apart.`,
+speed it reports once running; its start-up time (kernel load, self-test) is reported apart, as is
+the OpenCL solver's (kernel build and warm-up). --solver both is native and hashcat; all adds opencl,
+our own kernel on the first OpenCL GPU (else any OpenCL device, e.g. PoCL on the CPU).`,
 		Example: `  sn27 bench
   sn27 bench --solver both --seconds 10 --json
+  sn27 bench --solver all --seconds 6
+  sn27 bench --solver opencl --opencl.device 0
   sn27 bench --solver hashcat --miner.hashcat.device.types 2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -47,10 +52,11 @@ speed it reports once running; its start-up time (kernel load, self-test) is rep
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Solver, "solver", "native", "native, hashcat or both")
+	f.StringVar(&o.Solver, "solver", "native", "native, hashcat, opencl, both (native and hashcat) or all")
 	f.IntVar(&seconds, "seconds", 5, "measuring time per solver")
+	f.IntVar(&o.OpenCL.Device, "opencl.device", o.OpenCL.Device, "OpenCL device index (sn27 miner doctor lists them; -1: first GPU, else first device)")
 	f.StringVar(&kernel, "native.kernel", "", "native kernel: avx512, avx2, scalar or generic (default: fastest available)")
-	f.BoolVar(&asJSON, "json", false, "print JSON (keys native_hps, hashcat_hps, ratio, ...)")
+	f.BoolVar(&asJSON, "json", false, "print JSON (keys native_hps, hashcat_hps, opencl_hps, opencl_device, ratio, opencl_ratio, ...)")
 	addHashcatFlags(f, &o.Hashcat)
 	cmd.AddCommand(newBenchChallengeCmd(), newBenchValidatorCmd())
 	return cmd
@@ -62,6 +68,7 @@ func newBenchChallengeCmd() *cobra.Command {
 		difficulty int
 		count      int
 		hc         = hashcat.DefaultConfig()
+		ocl        = opencl.DefaultConfig()
 		asJSON     bool
 	)
 	hc.ExtendedOptions = "-O"
@@ -70,24 +77,35 @@ func newBenchChallengeCmd() *cobra.Command {
 		Short: "Measure a validator's view: signed Challenge over loopback to a verified answer",
 		Long: `Serve a miner axon on loopback and send it signed Challenge requests through a dendrite,
 as a validator does, timing each from request to verified answer. With --solver both, the
-native solver and the hashcat runner are measured in the same run.`,
+native solver and the hashcat runner are measured in the same run; all adds the OpenCL solver
+(built once before the rounds, as the miner does at start).`,
 		Example: `  sn27 bench challenge
-  sn27 bench challenge --solver both --difficulty 6 --count 5 --json`,
+  sn27 bench challenge --solver both --difficulty 6 --count 5 --json
+  sn27 bench challenge --solver opencl --difficulty 6`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var solvers []miner.Solver
-			if solver == "native" || solver == "both" {
+			nat, hcat, cl, err := bench.Solvers(solver)
+			if err != nil {
+				return withCode(exitBadInput, fmt.Errorf("--solver: %w", err))
+			}
+			if nat {
 				solvers = append(solvers, miner.NativeSolver{Solver: &pow.Solver{}})
 			}
-			if solver == "hashcat" || solver == "both" {
+			if cl {
+				s, err := opencl.New(ocl)
+				if err != nil {
+					return err
+				}
+				defer s.Close()
+				solvers = append(solvers, &miner.OpenCLSolver{OpenCL: s, Native: &pow.Solver{}})
+			}
+			if hcat {
 				r, err := hashcat.New(hc)
 				if err != nil {
 					return withCode(exitBadInput, err)
 				}
 				solvers = append(solvers, miner.HashcatSolver{Runner: r})
-			}
-			if len(solvers) == 0 {
-				return withCode(exitBadInput, fmt.Errorf("unknown --solver %q (want native, hashcat or both)", solver))
 			}
 			var results []miner.Latency
 			for _, s := range solvers {
@@ -109,7 +127,8 @@ native solver and the hashcat runner are measured in the same run.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&solver, "solver", "native", "native, hashcat or both")
+	f.StringVar(&solver, "solver", "native", "native, hashcat, opencl, both (native and hashcat) or all")
+	f.IntVar(&ocl.Device, "opencl.device", ocl.Device, "OpenCL device index (-1: first GPU, else first device)")
 	f.IntVar(&difficulty, "difficulty", 6, "password length")
 	f.IntVar(&count, "count", 5, "rounds per solver")
 	f.BoolVar(&asJSON, "json", false, "print JSON (durations in nanoseconds)")

@@ -166,8 +166,11 @@ object keyed by flag name), else defaults.`,
 	f.StringSliceVar(&cfg.Blacklist.WhitelistHotkeys, "whitelist.hotkeys", nil, "hotkeys always allowed (comma-separated)")
 	f.StringSliceVar(&cfg.Blacklist.WhitelistColdkeys, "whitelist.coldkeys", nil, "coldkeys always allowed (comma-separated)")
 	f.BoolVar(&cfg.Blacklist.WhitelistNotEnoughStake, "miner.whitelist.not.enough.stake", false, "answer validators below the 1024 τ stake threshold")
-	f.StringVar(&cfg.Solver, "miner.solver", cfg.Solver, "auto (hashcat when a GPU and hashcat are present, else native), native, hashcat, "+
-		"or hybrid (hashcat on the GPUs and the native solver on the CPU cores split each keyspace; the first answer wins)")
+	f.IntVar(&cfg.OpenCL.Device, "miner.opencl.device", cfg.OpenCL.Device, "OpenCL device index for the opencl, auto and hybrid solvers (sn27 miner doctor lists them; -1: the first GPU, else the first device)")
+	f.StringVar(&cfg.Solver, "miner.solver", cfg.Solver, "auto (native without a GPU; on a GPU our OpenCL kernel when it reaches 0.8x hashcat's rate, "+
+		"else hashcat when installed), native, hashcat, opencl (our kernel in process on the first OpenCL GPU, else any OpenCL device; "+
+		"falls back to native), or hybrid (the OpenCL solver, else hashcat, on the GPUs and the native solver on the CPU cores split each keyspace; "+
+		"the first answer wins)")
 	f.Float64Var(&cfg.HybridNativeShare, "miner.hybrid.native.share", 0, "with --miner.solver hybrid: the part of each keyspace the native solver "+
 		"searches, 0 < x < 1 (0: measured at start-up from both solvers' speeds)")
 	addHashcatFlags(f, &cfg.Hashcat)

@@ -6,6 +6,7 @@ import (
 	"github.com/sn27/sn27/internal/axon"
 	"github.com/sn27/sn27/internal/chain"
 	"github.com/sn27/sn27/internal/hashcat"
+	"github.com/sn27/sn27/internal/opencl"
 	"github.com/sn27/sn27/internal/protocol"
 )
 
@@ -20,8 +21,9 @@ type Config struct {
 
 	Blacklist BlacklistConfig
 
-	Solver  string         // --miner.solver: auto, native, hashcat or hybrid
+	Solver  string         // --miner.solver: auto, native, hashcat, opencl or hybrid
 	Hashcat hashcat.Config // --miner.hashcat.*
+	OpenCL  opencl.Config  // the OpenCL solver's device (first GPU, else any) and launch size
 	// HybridNativeShare is the part of each keyspace the native solver takes
 	// in hybrid mode (--miner.hybrid.native.share), 0 < x < 1; 0 measures
 	// it at start-up (HybridSolver.Calibrate).
@@ -58,6 +60,7 @@ func DefaultConfig() Config {
 		},
 		Solver:           "auto",
 		Hashcat:          hashcat.DefaultConfig(),
+		OpenCL:           opencl.DefaultConfig(),
 		SSHPort:          4444,
 		MetagraphRefresh: time.Minute,
 		Axon:             axon.DefaultConfig(),

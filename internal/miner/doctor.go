@@ -15,6 +15,7 @@ import (
 
 	"github.com/sn27/sn27/internal/bench"
 	"github.com/sn27/sn27/internal/docker"
+	"github.com/sn27/sn27/internal/opencl"
 	"github.com/sn27/sn27/internal/pow"
 )
 
@@ -80,7 +81,8 @@ func Doctor(ctx context.Context, c DoctorConfig) []Check {
 		}
 	}
 	// GPUs and the NVIDIA runtime.
-	if _, err := exec.LookPath(c.NvidiaSMI); err == nil {
+	_, nvErr := exec.LookPath(c.NvidiaSMI)
+	if nvErr == nil {
 		_, rtErr := exec.LookPath("nvidia-container-runtime")
 		_, ctkErr := exec.LookPath("nvidia-ctk")
 		add("nvidia container runtime", rtErr == nil || ctkErr == nil, "GPUs found; containers need the NVIDIA container toolkit",
@@ -133,6 +135,7 @@ func Doctor(ctx context.Context, c DoctorConfig) []Check {
 		}
 		add("native solver", err == nil, errText(err, detail), "report this with the output of sn27 bench --solver native")
 	}
+	out = append(out, openclChecks(ctx, nvErr == nil)...)
 	// Disk.
 	var st unix.Statfs_t
 	if err := unix.Statfs(c.DataDir, &st); err != nil {
@@ -182,4 +185,34 @@ func errText(err error, ok string) string {
 		return err.Error()
 	}
 	return ok
+}
+
+// openclChecks lists the OpenCL platforms and devices and measures our
+// kernel on the device the OpenCL solver would use. Without OpenCL the
+// check fails only when hasGPU: GPU miners want it.
+func openclChecks(ctx context.Context, hasGPU bool) []Check {
+	devs, err := opencl.Devices()
+	if err != nil {
+		return []Check{{
+			Name: "opencl", OK: !hasGPU,
+			Detail: err.Error() + " (needed by --miner.solver opencl, and by auto and hybrid to use our kernel on GPUs)",
+			Fix: "install the ICD loader (apt-get install ocl-icd-libopencl1) and the GPU's OpenCL driver " +
+				"(NVIDIA: the driver's OpenCL part, e.g. nvidia-opencl-icd; AMD: ROCm OpenCL); on CPUs pocl-opencl-icd",
+		}}
+	}
+	var b strings.Builder
+	for i, d := range devs {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%d: %s [%s] on %s (%s), %d compute units", d.Index, d.Name, d.Type, d.Platform, d.Version, d.ComputeUnits)
+	}
+	out := []Check{{Name: "opencl devices", OK: true, Detail: b.String()}}
+	rep, err := bench.Run(ctx, bench.Options{Solver: "opencl", Duration: time.Second, OpenCL: opencl.DefaultConfig()})
+	out = append(out, Check{
+		Name: "opencl solver", OK: err == nil,
+		Detail: errText(err, fmt.Sprintf("%.1f MH/s on %s (kernel built in %.1f s)", rep.OpenCLHPS/1e6, rep.OpenCLDevice, rep.OpenCLStartupS)),
+		Fix:    "the OpenCL driver could not build or run the kernel: update the driver, or use --miner.solver native or hashcat; report it with the output of sn27 bench --solver opencl",
+	})
+	return out
 }

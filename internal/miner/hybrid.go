@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sn27/sn27/internal/hashcat"
+	"github.com/sn27/sn27/internal/opencl"
 	"github.com/sn27/sn27/internal/pow"
 )
 
@@ -63,8 +64,14 @@ const (
 // Runner should drive the GPUs only (hashcat device types "2") so that
 // hashcat does not compete with the native solver for the CPU cores. A
 // HybridSolver must not be copied after first use.
+//
+// When OpenCL is set (a GPU found by the OpenCL runtime), our own kernel
+// takes the GPU's part instead of hashcat: candidates [0, x) of
+// hashcat.Ordered(t) for any x, with no start-up per challenge, no keyspace
+// to ask hashcat for, and Calibrate measuring the kernel instead of hashcat.
 type HybridSolver struct {
-	Runner *hashcat.Runner
+	Runner *hashcat.Runner // the GPU side when OpenCL is nil
+	OpenCL *opencl.Solver
 	Native *pow.Solver
 	// NativeShare, when in (0, 1), fixes the part of each keyspace the native
 	// solver searches (--miner.hybrid.native.share); 0 means measured.
@@ -110,7 +117,13 @@ func (h *HybridSolver) Solve(ctx context.Context, c pow.Challenge) (Answer, erro
 	if err != nil {
 		return Answer{}, err
 	}
-	lh, bfs, confirmed := h.split(c, t, total)
+	var lh, bfs uint64
+	var confirmed bool
+	if h.OpenCL != nil {
+		lh, bfs, confirmed = h.splitOpenCL(total), 1, true
+	} else {
+		lh, bfs, confirmed = h.split(c, t, total)
+	}
 	if lh == 0 {
 		res, err := h.Native.Solve(ctx, t)
 		return Answer{Password: res.Password, Tried: res.Tried}, err
@@ -144,6 +157,23 @@ func (h *HybridSolver) split(c pow.Challenge, t *pow.Target, total uint64) (lh, 
 		lh = uint64(f)
 	}
 	return lh, total / k, confirmed
+}
+
+// splitOpenCL returns the candidates [0, lh) the OpenCL solver searches;
+// lh == 0 means the native solver searches alone.
+func (h *HybridSolver) splitOpenCL(total uint64) uint64 {
+	share, nativeOnly := h.share(total)
+	if nativeOnly || total < 2 {
+		return 0
+	}
+	f := math.Round(float64(total) * (1 - share))
+	switch {
+	case f < 1:
+		return 1
+	case f >= float64(total-1):
+		return total - 1
+	}
+	return uint64(f)
 }
 
 // share returns the native share for a keyspace of total candidates, and
@@ -235,7 +265,11 @@ type sideResult struct {
 // the split was only predicted (confirmed false), the native solver
 // searches hashcat's part again, in case hashcat split otherwise.
 func (h *HybridSolver) race(ctx context.Context, c pow.Challenge, o *pow.Target, total, lh, bfs uint64, confirmed bool) (Answer, error) {
-	log := h.log().With("difficulty", len(o.Positions), "keyspace", total, "hashcat_candidates", lh*bfs)
+	gpu := "hashcat"
+	if h.OpenCL != nil {
+		gpu = "opencl"
+	}
+	log := h.log().With("difficulty", len(o.Positions), "keyspace", total, "gpu_solver", gpu, "gpu_candidates", lh*bfs)
 	log.Debug("hybrid solve started")
 	start := time.Now()
 	rctx, cancel := context.WithCancel(ctx)
@@ -251,8 +285,13 @@ func (h *HybridSolver) race(ctx context.Context, c pow.Challenge, o *pow.Target,
 	}
 	running++
 	go func() {
+		if h.OpenCL != nil {
+			res, err := h.OpenCL.SolveRange(rctx, o, 0, lh)
+			results <- sideResult{side: gpu, pw: res.Password, err: err}
+			return
+		}
 		pw, err := h.Runner.SolveSlice(rctx, c, 0, lh)
-		results <- sideResult{side: "hashcat", pw: pw, err: err}
+		results <- sideResult{side: gpu, pw: pw, err: err}
 	}()
 	native("native", lh*bfs, total)
 
@@ -287,9 +326,9 @@ func (h *HybridSolver) race(ctx context.Context, c pow.Challenge, o *pow.Target,
 			}
 		case rctx.Err() != nil:
 			// ctx ended; collect the others.
-		case r.side == "hashcat":
-			log.Warn("hashcat failed; the native solver searches its part too", "err", r.err)
-			native("native (hashcat's part)", 0, lh*bfs)
+		case r.side == gpu:
+			log.Warn(gpu+" failed; the native solver searches its part too", "err", r.err)
+			native("native ("+gpu+"'s part)", 0, lh*bfs)
 		default:
 			nativeErr = r.err
 		}
@@ -315,16 +354,19 @@ func (h *HybridSolver) Calibrate(ctx context.Context) error {
 	if h.NativeShare > 0 {
 		return nil
 	}
-	// 10^12 candidates and a password outside them: no answer in time.
-	const salt = "5c1b7e0a9d3f6284"
-	c := pow.Challenge{Hash: pow.HashString("-", salt), Salt: salt, Mode: pow.Mode, Chars: "abcdefghij", Mask: strings.Repeat("?1", 12)}
+	c := calibrationChallenge()
 	t, err := pow.Parse(c, pow.Limits{})
 	if err != nil {
 		return err
 	}
-	hr, err := h.Runner.Benchmark(ctx, c, 2*time.Second)
+	var hr hashcat.Rate
+	if h.OpenCL != nil {
+		hr, err = measureOpenCL(ctx, h.OpenCL, t)
+	} else {
+		hr, err = h.Runner.Benchmark(ctx, c, 2*time.Second)
+	}
 	if err != nil {
-		return fmt.Errorf("measure hashcat: %w", err)
+		return fmt.Errorf("measure the GPU side: %w", err)
 	}
 	nctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
@@ -342,9 +384,26 @@ func (h *HybridSolver) Calibrate(ctx context.Context) error {
 	h.rates = r
 	h.mu.Unlock()
 	h.log().Info("hybrid solver calibrated",
-		"native_mhs", r.native/1e6, "hashcat_mhs", r.hashcat/1e6, "hashcat_devices", hr.Devices,
+		"native_mhs", r.native/1e6, "gpu_mhs", r.hashcat/1e6, "gpu_devices", hr.Devices,
 		"hashcat_startup_seconds", r.startup.Seconds(),
 		"native_share", r.native/(r.native+r.hashcat),
 		"native_alone_below", uint64(r.native*r.startup.Seconds()))
 	return nil
+}
+
+// measureOpenCL measures s for a second on t, as a hashcat.Rate with no
+// start-up.
+func measureOpenCL(ctx context.Context, s *opencl.Solver, t *pow.Target) (hashcat.Rate, error) {
+	octx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	start := time.Now()
+	res, err := s.Solve(octx, t)
+	el := time.Since(start)
+	if ctx.Err() != nil {
+		return hashcat.Rate{}, ctx.Err()
+	}
+	if !errors.Is(err, context.DeadlineExceeded) || res.Tried == 0 {
+		return hashcat.Rate{}, fmt.Errorf("opencl: want a search cut by the deadline, got %d candidates, %v", res.Tried, err)
+	}
+	return hashcat.Rate{HashesPerSecond: float64(res.Tried) / el.Seconds(), Devices: []string{s.Device().String()}}, nil
 }

@@ -7,7 +7,7 @@ package pow
 // Candidates per group of the generated kernels.
 const (
 	groupAVX512 = 24
-	groupAVX2   = 8
+	groupAVX2   = 4
 )
 
 // Bytes of scratch the kernels use after the state's slots.

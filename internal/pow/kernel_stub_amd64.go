@@ -26,21 +26,21 @@ func searchAVX512W4(st *uint64, tab *uint64, n int) int
 func searchAVX512W16(st *uint64, tab *uint64, n int) int
 
 // searchAVX2W3 hashes the candidates tab[i] | base0 for 0 <= i < n (n a multiple
-// of 8) and returns the first i of the group of 8 holding a candidate whose
+// of 4) and returns the first i of the group of 4 holding a candidate whose
 // digest word 0 equals the target, or -1. Message words past the first 3 must be zero.
 //
 //go:noescape
 func searchAVX2W3(st *uint64, tab *uint64, n int) int
 
 // searchAVX2W4 hashes the candidates tab[i] | base0 for 0 <= i < n (n a multiple
-// of 8) and returns the first i of the group of 8 holding a candidate whose
+// of 4) and returns the first i of the group of 4 holding a candidate whose
 // digest word 0 equals the target, or -1. Message words past the first 4 must be zero.
 //
 //go:noescape
 func searchAVX2W4(st *uint64, tab *uint64, n int) int
 
 // searchAVX2W16 hashes the candidates tab[i] | base0 for 0 <= i < n (n a multiple
-// of 8) and returns the first i of the group of 8 holding a candidate whose
+// of 4) and returns the first i of the group of 4 holding a candidate whose
 // digest word 0 equals the target, or -1. Message words past the first 16 must be zero.
 //
 //go:noescape

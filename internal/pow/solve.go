@@ -148,7 +148,7 @@ type Kernel string
 const (
 	KernelAuto    Kernel = ""
 	KernelAVX512  Kernel = "avx512"  // 8 candidates per instruction, 24 in flight (AVX-512F)
-	KernelAVX2    Kernel = "avx2"    // 4 candidates per instruction, 8 in flight (AVX2)
+	KernelAVX2    Kernel = "avx2"    // 4 candidates per instruction, 4 in flight (AVX2)
 	KernelScalar  Kernel = "scalar"  // specialised pure Go
 	KernelGeneric Kernel = "generic" // golang.org/x/crypto/blake2b per candidate
 )
