@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -609,7 +611,44 @@ func (s *Service) Reconcile(ctx context.Context) ([]rental.Ended, error) {
 			err = errors.Join(err, rerr)
 		}
 	}
-	return ended, err
+	return ended, errors.Join(err, s.removeEndedKeys(ctx))
+}
+
+// removeEndedKeys deletes the renter keys of rentals someone else ended
+// (the validator's status round shares the store but not the keys): a key
+// without an allocation row whose rental ended after the key was written.
+// A key without a row and without a later end is kept: an allocation may
+// be in flight, or unanswered (the miner may hold it; Deallocate needs it).
+func (s *Service) removeEndedKeys(ctx context.Context) error {
+	rows, err := s.d.Store.Allocations(ctx)
+	if err != nil {
+		return err
+	}
+	held := map[string]bool{}
+	for _, r := range rows {
+		held[r.Hotkey] = true
+	}
+	pems, err := filepath.Glob(filepath.Join(s.keys.dir, "*.pem"))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, p := range pems {
+		hotkey := strings.TrimSuffix(filepath.Base(p), ".pem")
+		if held[hotkey] || checkName(hotkey) != nil {
+			continue
+		}
+		_, at, ok, err := s.d.Store.AllocationEnded(ctx, hotkey)
+		fi, serr := os.Stat(p)
+		if err != nil || serr != nil || !ok || !at.After(fi.ModTime()) {
+			continue
+		}
+		s.log.Info("removing the renter key of a rental that ended elsewhere", "hotkey", hotkey)
+		if err := s.keys.remove(hotkey); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // AllocationInfo is one of this validator's allocations.

@@ -1,14 +1,13 @@
 package renter
 
 import (
-	"time"
-
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sn27/sn27/internal/chain"
 	"github.com/sn27/sn27/internal/hwspec"
@@ -238,5 +237,44 @@ func TestSSHCommand(t *testing.T) {
 	}
 	if got := SSHCommand("root", "2001:db8::1", 22, ""); got != "ssh -p 22 root@2001:db8::1" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// A rental the validator's status round ended (it shares the store, not the
+// keys) loses its renter key at the renter's next reconcile; a key with no
+// row and no later end (an allocation in flight, or one the miner may hold
+// without having answered) is kept.
+func TestReconcileRemovesKeysOfRentalsEndedElsewhere(t *testing.T) {
+	ctx := context.Background()
+	s, st := newTestService(t, nil)
+	a, b := hotkey(t, "//Alice"), hotkey(t, "//Bob")
+	for _, h := range []keys.Hotkey{a, b} {
+		priv, err := newRenterKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.keys.saveKey(string(h), priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := time.Now().Add(-time.Hour)
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.SetAllocation(ctx, string(a), `{}`, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.EndAllocation(ctx, string(a), "miner_lost"); err != nil { // the validator's round
+		t.Fatal(err)
+	}
+	if _, err := s.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(s.KeyFile(string(a))); !os.IsNotExist(err) {
+		t.Errorf("key of the rental ended elsewhere: %v; want removed", err)
+	}
+	if _, err := os.Stat(s.KeyFile(string(b))); err != nil {
+		t.Errorf("key without a row or an end: %v; want kept", err)
 	}
 }
