@@ -611,7 +611,7 @@ func (s *Service) Reconcile(ctx context.Context) ([]rental.Ended, error) {
 			err = errors.Join(err, rerr)
 		}
 	}
-	return ended, errors.Join(err, s.removeEndedKeys(ctx))
+	return ended, err
 }
 
 // removeEndedKeys deletes the renter keys of rentals someone else ended
@@ -664,8 +664,12 @@ type AllocationInfo struct {
 }
 
 // Allocations lists this validator's allocations, oldest first, expired
-// ones included until a Reconcile (or the validator's) ends them.
+// ones included until a Reconcile (or the validator's) ends them. It first
+// removes the keys of rentals that ended elsewhere.
 func (s *Service) Allocations(ctx context.Context) ([]AllocationInfo, error) {
+	if err := s.removeEndedKeys(ctx); err != nil {
+		s.log.Warn("remove the keys of rentals that ended elsewhere", "err", err)
+	}
 	rows, err := s.d.Store.Allocations(ctx)
 	if err != nil {
 		return nil, err

@@ -244,7 +244,7 @@ func TestSSHCommand(t *testing.T) {
 // keys) loses its renter key at the renter's next reconcile; a key with no
 // row and no later end (an allocation in flight, or one the miner may hold
 // without having answered) is kept.
-func TestReconcileRemovesKeysOfRentalsEndedElsewhere(t *testing.T) {
+func TestListingRemovesKeysOfRentalsEndedElsewhere(t *testing.T) {
 	ctx := context.Background()
 	s, st := newTestService(t, nil)
 	a, b := hotkey(t, "//Alice"), hotkey(t, "//Bob")
@@ -268,7 +268,7 @@ func TestReconcileRemovesKeysOfRentalsEndedElsewhere(t *testing.T) {
 	if _, err := st.EndAllocation(ctx, string(a), "miner_lost"); err != nil { // the validator's round
 		t.Fatal(err)
 	}
-	if _, err := s.Reconcile(ctx); err != nil {
+	if _, err := s.Allocations(ctx); err != nil { // what list-allocations and the API's health loop call
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(s.KeyFile(string(a))); !os.IsNotExist(err) {
