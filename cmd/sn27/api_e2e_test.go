@@ -253,26 +253,6 @@ func TestAPIEndToEnd(t *testing.T) {
 		"--netuid", strconv.Itoa(int(e.NetUID)), "--api.addr", addr, "--api.cert", certFile, "--api.key", keyFile,
 		"--api.client-ca", caFile, "--api.keys-file", keysFile, "--api.health.interval", "0"}, e.WalletArg...)
 	args = append(args, "--wallet.hotkey", "default")
-	apiCtx, stopAPI := context.WithCancel(context.Background())
-	var apiOut, apiErr syncBuffer
-	apiDone := make(chan int, 1)
-	go func() { apiDone <- run(apiCtx, args, &apiOut, &apiErr) }()
-	var stopOnce sync.Once
-	stop := func() {
-		stopOnce.Do(func() {
-			stopAPI()
-			select {
-			case code := <-apiDone:
-				if code != 0 {
-					t.Errorf("sn27 api: exit %d\n%s", code, apiErr.String())
-				}
-			case <-time.After(15 * time.Second):
-				t.Error("sn27 api did not stop")
-			}
-		})
-	}
-	t.Cleanup(stop) // runs before the miner's cleanups
-
 	tlsConf := func(cert *tls.Certificate) *http.Client {
 		tc := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 		if cert != nil {
@@ -282,25 +262,8 @@ func TestAPIEndToEnd(t *testing.T) {
 	}
 	anon, withCert := tlsConf(nil), tlsConf(&clientCert)
 	base := "https://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := anon.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		select {
-		case code := <-apiDone:
-			t.Fatalf("sn27 api exited %d before serving:\n%s", code, apiErr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sn27 api did not come up: %v\n%s", err, apiErr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	api := startAPI(t, args, anon, base) // stopped before the miner's cleanups
+	stop, apiErr := api.stop, &api.stderr
 	t.Logf("sn27 api up after %v", time.Since(start).Round(time.Millisecond))
 
 	type result struct {
@@ -526,4 +489,54 @@ func TestAPIEndToEnd(t *testing.T) {
 
 	stop()
 	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
+}
+
+// runningAPI is an in-process `sn27 api`.
+type runningAPI struct {
+	stop   func() // ends it and checks its exit code (also at cleanup)
+	stderr syncBuffer
+}
+
+// startAPI runs `sn27 ARGS` (an api command) until the test ends and
+// returns once base/healthz answers through hc.
+func startAPI(t *testing.T, args []string, hc *http.Client, base string) *runningAPI {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &runningAPI{}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args, io.Discard, &a.stderr) }()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err := hc.Get(base + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		select {
+		case code := <-done:
+			cancel()
+			t.Fatalf("sn27 api exited %d before serving:\n%s", code, a.stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("sn27 api did not come up:\n%s", a.stderr.String())
+		}
+	}
+	var once sync.Once
+	a.stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case code := <-done:
+				if code != 0 {
+					t.Errorf("sn27 api: exit %d\n%s", code, a.stderr.String())
+				}
+			case <-time.After(15 * time.Second):
+				t.Error("sn27 api did not stop")
+			}
+		})
+	}
+	t.Cleanup(a.stop)
+	return a
 }

@@ -51,40 +51,6 @@ func TestRentalSoak(t *testing.T) {
 		"--api.keys-file", keysFile, "--api.health.interval", "1s", "--api.health.failures", "2", "--timeout", "20s"}, e.WalletArg...)
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}, Timeout: 90 * time.Second}
 	base := "https://" + addr
-	startAPI := func() (stop func()) {
-		actx, stopAPI := context.WithCancel(context.Background())
-		var stderr syncBuffer
-		done := make(chan int, 1)
-		go func() { done <- run(actx, args, io.Discard, &stderr) }()
-		for deadline := time.Now().Add(30 * time.Second); ; {
-			if resp, err := hc.Get(base + "/healthz"); err == nil {
-				resp.Body.Close()
-				break
-			}
-			select {
-			case code := <-done:
-				t.Fatalf("sn27 api exited %d:\n%s", code, stderr.String())
-			default:
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("sn27 api did not come up:\n%s", stderr.String())
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		stopped := false
-		stop = func() {
-			if stopped {
-				return
-			}
-			stopped = true
-			stopAPI()
-			if code := <-done; code != 0 {
-				t.Errorf("sn27 api exit %d:\n%s", code, stderr.String())
-			}
-		}
-		t.Cleanup(stop)
-		return stop
-	}
 	post := func(path, body string) (int, []byte) {
 		t.Helper()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+path, strings.NewReader(body))
@@ -98,7 +64,7 @@ func TestRentalSoak(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, b
 	}
-	stopAPI := startAPI()
+	stopAPI := startAPI(t, args, hc, base).stop
 
 	// Allocate a 1-minute rental with a 256 MiB /data.
 	key := filepath.Join(t.TempDir(), "k")
@@ -230,7 +196,7 @@ func TestRentalSoak(t *testing.T) {
 	}
 	agree("miner restarted", view{true, "running", "online"}, 10*time.Second)
 	stopAPI()
-	startAPI()
+	startAPI(t, args, hc, base)
 	agree("api restarted", view{true, "running", "online"}, 10*time.Second)
 	if out, err := ssh("cat /data/file"); err != nil || out != "soak-data" {
 		t.Fatalf("/data/file after the restarts = %q, %v", out, err)

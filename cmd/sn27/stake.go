@@ -69,10 +69,8 @@ with SlippageTooHigh), otherwise by sn27's own check of the pool before sending.
 			}
 			defer c.Close()
 			n := chain.NetUID(netuid)
-			if ok, err := c.SubnetExists(ctx, n); err != nil {
+			if err := subnetError(c.RequireSubnet(ctx, n)); err != nil {
 				return err
-			} else if !ok {
-				return withCode(exitBadInput, fmt.Errorf("subnet %d does not exist", netuid))
 			}
 			pool, err := c.Pool(ctx, n)
 			if err != nil {

@@ -38,10 +38,8 @@ AdminUtils setter that "sn27 subnet set" sends.`,
 			}
 			defer c.Close()
 			hs, err := c.Hyperparameters(ctx, chain.NetUID(netuid))
-			if errors.Is(err, chain.ErrNoSubnet) {
-				return withCode(exitBadInput, fmt.Errorf("subnet %d does not exist", netuid))
-			} else if err != nil {
-				return err
+			if err != nil {
+				return subnetError(err)
 			}
 			owner, err := c.SubnetOwner(ctx, chain.NetUID(netuid))
 			if err != nil {
@@ -125,10 +123,8 @@ wallet's coldkey, which must then be the chain's sudo key (//Alice on the local 
 			}
 			defer c.Close()
 			n := chain.NetUID(netuid)
-			if ok, err := c.SubnetExists(ctx, n); err != nil {
+			if err := subnetError(c.RequireSubnet(ctx, n)); err != nil {
 				return err
-			} else if !ok {
-				return withCode(exitBadInput, fmt.Errorf("subnet %d does not exist", netuid))
 			}
 			hc, err := c.PrepareHyperparam(n, param, value)
 			if err != nil {
@@ -163,4 +159,13 @@ wallet's coldkey, which must then be the chain's sudo key (//Alice on the local 
 	cmd.Flags().StringVar(&value, "value", "", "new value (true/false for switches; comma-separated for several)")
 	cmd.Flags().BoolVar(&sudo, "sudo", false, "wrap the call in Sudo.sudo (the wallet's coldkey must be the chain's sudo key; dev chains)")
 	return cmd
+}
+
+// subnetError gives a missing subnet (chain.ErrNoSubnet) the bad-input
+// exit code.
+func subnetError(err error) error {
+	if errors.Is(err, chain.ErrNoSubnet) {
+		return withCode(exitBadInput, err)
+	}
+	return err
 }

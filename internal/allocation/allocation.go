@@ -13,10 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -412,10 +410,9 @@ func (m *Manager) withDefaults(r protocol.DeviceRequirement) protocol.DeviceRequ
 func waitSSH(ctx context.Context, port int, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	var last error
 	for {
-		last = sshBanner(ctx, addr)
+		last = ProbeSSH(ctx, "127.0.0.1", port, 2*time.Second)
 		if last == nil {
 			return nil
 		}
@@ -425,31 +422,6 @@ func waitSSH(ctx context.Context, port int, timeout time.Duration) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-func sshBanner(ctx context.Context, addr string) error {
-	var d net.Dialer
-	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	c, err := d.DialContext(dctx, "tcp", addr)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-	buf := make([]byte, 0, 256)
-	tmp := make([]byte, 256)
-	for len(buf) < 256 {
-		n, err := c.Read(tmp)
-		buf = append(buf, tmp[:n]...)
-		if strings.Contains(string(buf), "SSH-2.0-") {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("no ssh banner: %w", err)
-		}
-	}
-	return errors.New("no ssh banner")
 }
 
 func sameKey(a, b string) bool {

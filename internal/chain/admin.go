@@ -182,10 +182,8 @@ func (c *Client) SubnetOwner(ctx context.Context, netuid NetUID) (keys.Coldkey, 
 // Hyperparameters reads every hyperparameter the runtime stores for the
 // subnet (see Hyperparams), in table order.
 func (c *Client) Hyperparameters(ctx context.Context, netuid NetUID) ([]HyperparamValue, error) {
-	if ok, err := c.SubnetExists(ctx, netuid); err != nil {
+	if err := c.RequireSubnet(ctx, netuid); err != nil {
 		return nil, err
-	} else if !ok {
-		return nil, fmt.Errorf("subnet %d: %w", netuid, ErrNoSubnet)
 	}
 	m := c.Metadata()
 	var out []HyperparamValue

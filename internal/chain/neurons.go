@@ -195,3 +195,13 @@ func (c *Client) SubnetExists(ctx context.Context, netuid NetUID) (bool, error) 
 	}
 	return len(b) == 1 && b[0] == 1, nil
 }
+
+// RequireSubnet is SubnetExists as an error wrapping ErrNoSubnet when
+// netuid names no subnet.
+func (c *Client) RequireSubnet(ctx context.Context, netuid NetUID) error {
+	ok, err := c.SubnetExists(ctx, netuid)
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: subnet %d does not exist", ErrNoSubnet, netuid)
+	}
+	return err
+}

@@ -800,12 +800,7 @@ func (s *Service) cachedNeuron(ctx context.Context, hotkey string) (chain.Neuron
 		}
 		s.cacheNs, s.cacheAt = ns, s.now()
 	}
-	for _, n := range s.cacheNs {
-		if string(n.Hotkey) == hotkey {
-			return n, nil
-		}
-	}
-	return chain.Neuron{}, fmt.Errorf("%w: hotkey %s is not registered on subnet %d", ErrUnknownHotkey, hotkey, s.cfg.NetUID)
+	return s.find(s.cacheNs, hotkey)
 }
 
 func (s *Service) neuron(ctx context.Context, hotkey string) (chain.Neuron, error) {
@@ -813,6 +808,11 @@ func (s *Service) neuron(ctx context.Context, hotkey string) (chain.Neuron, erro
 	if err != nil {
 		return chain.Neuron{}, err
 	}
+	return s.find(ns, hotkey)
+}
+
+// find returns hotkey's neuron among ns, or ErrUnknownHotkey.
+func (s *Service) find(ns []chain.Neuron, hotkey string) (chain.Neuron, error) {
 	for _, n := range ns {
 		if string(n.Hotkey) == hotkey {
 			return n, nil

@@ -63,6 +63,8 @@ type Chain struct {
 	newBlockLimit int // dev_newBlock count limit; 0 means maxNewBlocks (tests lower it)
 
 	finalizing *execution // the block's execution while its end hooks run
+	// eventPad caches eventPadding by "Pallet.Event" (guarded by mu).
+	eventPad map[string]int
 
 	mu      sync.Mutex
 	st      *state

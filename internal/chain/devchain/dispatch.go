@@ -51,27 +51,53 @@ func (ex *execution) emit(pallet, name string, fields any) {
 			"topics": []any{},
 		}
 	}
-	if ex.c.meta.EncodeValue(ex.c.events, []any{rec(fields)}, scale.NewEncoder(nil)) == nil {
-		ex.events = append(ex.events, rec(fields))
+	key := pallet + "." + name
+	pad, known := ex.c.eventPad[key]
+	if !known {
+		pad = ex.c.eventPadding(rec, fields)
+		if ex.c.eventPad == nil {
+			ex.c.eventPad = map[string]int{}
+		}
+		ex.c.eventPad[key] = pad
+	}
+	if pad < 0 {
+		// An event this runtime does not have: one bad event must not lose
+		// the block's others.
+		ex.c.log.Warn("event not in this runtime's metadata; not emitted", "event", key)
 		return
 	}
-	// Newer runtimes add trailing fields to some events (a fee after
-	// StakeAdded's netuid in spec 343): fill them with zeros.
-	if tuple, ok := fields.([]any); ok {
-		for extra := 1; extra <= 3; extra++ {
-			f := append(append([]any{}, tuple...), make([]any, extra)...)
-			for i := len(tuple); i < len(f); i++ {
-				f[i] = uint64(0)
+	if tuple, ok := fields.([]any); ok && pad > 0 {
+		f := append(append([]any{}, tuple...), make([]any, pad)...)
+		for i := len(tuple); i < len(f); i++ {
+			f[i] = uint64(0)
+		}
+		fields = f
+	}
+	ex.events = append(ex.events, rec(fields))
+}
+
+// eventPadding finds, once per event, how many zero fields this runtime's
+// version of it has beyond what the dev chain emits (a fee after
+// StakeAdded's netuid in spec 343); -1: the runtime has no such event.
+func (c *Chain) eventPadding(rec func(any) map[string]any, fields any) int {
+	tuple, isTuple := fields.([]any)
+	for pad := 0; pad <= 3; pad++ {
+		f := fields
+		if pad > 0 {
+			if !isTuple {
+				break
 			}
-			if ex.c.meta.EncodeValue(ex.c.events, []any{rec(f)}, scale.NewEncoder(nil)) == nil {
-				ex.events = append(ex.events, rec(f))
-				return
+			t := append(append([]any{}, tuple...), make([]any, pad)...)
+			for i := len(tuple); i < len(t); i++ {
+				t[i] = uint64(0)
 			}
+			f = t
+		}
+		if c.meta.EncodeValue(c.events, []any{rec(f)}, scale.NewEncoder(nil)) == nil {
+			return pad
 		}
 	}
-	// An event this runtime does not have: one bad event must not lose the
-	// block's others.
-	ex.c.log.Warn("event not in this runtime's metadata; not emitted", "event", pallet+"."+name)
+	return -1
 }
 
 func (ex *execution) encodeEvents() []byte {

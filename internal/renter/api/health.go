@@ -1,51 +1,21 @@
 package api
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"fmt"
-	"net"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/sn27/sn27/internal/allocation"
 )
 
 // probeTimeout bounds one SSH banner probe.
 const probeTimeout = 5 * time.Second
 
-// probeSSH connects to host:port and reads the SSH identification line,
-// which must start with "SSH-2.0" (or "SSH-1.99", a 2.0-compatible server).
+// probeSSH is the SSH banner probe the miner also uses before it answers.
 func probeSSH(ctx context.Context, host string, port int, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = c.SetDeadline(dl)
-	}
-	// RFC 4253 allows other lines before the identification; read a few.
-	br := bufio.NewReaderSize(c, 256)
-	for range 5 {
-		line, err := br.ReadSlice('\n')
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-			return fmt.Errorf("read ssh banner: %w", err)
-		}
-		s := string(line)
-		if strings.HasPrefix(s, "SSH-2.0-") || strings.HasPrefix(s, "SSH-1.99-") {
-			return nil
-		}
-		if strings.HasPrefix(s, "SSH-") {
-			return fmt.Errorf("unsupported ssh version %q", strings.TrimSpace(s))
-		}
-	}
-	return errors.New("no ssh banner")
+	return allocation.ProbeSSH(ctx, host, port, timeout)
 }
 
 // checkTimeout bounds one Ops.Check, a request to the miner. A miner that
