@@ -23,6 +23,20 @@
 # /usr/local/share/ca-certificates (this workplace's egress proxy signs TLS)
 # and NODE_EXTRA_CA_CERTS, so npm and the Go proxy verify as they do here.
 #
+# 4. Then the Docker tests (FRESH_DOCKERD_PKGS, default the packages whose
+#    tests use a real dockerd: internal/docker, internal/miner, cmd/sn27) on
+#    this machine against a throwaway dockerd in a network namespace of its
+#    own, on its FIRST start (scripts/fresh-dockerd.sh): no docker0 before
+#    it, no networks, chains or state of earlier runs, only the images
+#    copied in (FRESH_DOCKERD_IMAGE=build builds the allocation image in it
+#    instead, as `make deps` does on a new machine). The container above
+#    cannot do this part: it cannot run a dockerd of its own, and its tests
+#    talk to this machine's long-lived one, whose docker0 (and so the
+#    default bridge's gateway, among others) a new machine lacks.
+#    FRESH_DOCKERD_ONLY=1 (make fresh-dockerd-check) runs only this part;
+#    FRESH_DOCKERD=0 skips it; FRESH_DOCKERD_RUN=regexp is passed to go
+#    test -run. Full test log: /tmp/sn27-fresh-dockerd-tests.log.
+#
 # Prints each phase's time and "fresh-check: PASS" or exits non-zero.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,9 +45,24 @@ shared="${SN27_SHARED:-$here/../shared}"
 image="${FRESH_IMAGE:-sn27/fresh:bookworm-2}"
 mirror="${FRESH_MIRROR:-http://deb.debian.org/debian}"
 full="${FRESH_FULL:-0}"
+dockerd_only="${FRESH_DOCKERD_ONLY:-0}"
+dockerd_part="${FRESH_DOCKERD:-1}"
+[ "$dockerd_only" = 1 ] && dockerd_part=1
+dockerd_pkgs="${FRESH_DOCKERD_PKGS:-./internal/docker/... ./internal/miner/... ./cmd/sn27/...}"
+dockerd_image="${FRESH_DOCKERD_IMAGE:-copy}" # copy | build
+fresh_dockerd="$here/scripts/fresh-dockerd.sh"
 t0=$SECONDS
 say() { printf 'fresh-check [%4ss] %s\n' "$((SECONDS - t0))" "$*" >&2; }
 die() { say "FAIL: $*"; exit 1; }
+# Whatever a phase leaves (container, staging dir, throwaway dockerd) goes
+# on any exit, Ctrl-C included.
+cleanups=()
+cleanup_all() {
+  local i
+  for ((i = ${#cleanups[@]} - 1; i >= 0; i--)); do eval "${cleanups[i]}" || true; done
+}
+trap cleanup_all EXIT
+trap 'exit 130' INT TERM
 
 [ "$(id -u)" -eq 0 ] || die "run as root (it uses debootstrap and dockerd)"
 [ -d "$shared/localchain" ] || die "$shared/localchain not found (set SN27_SHARED)"
@@ -44,6 +73,64 @@ nodelib="$(dirname "$(readlink -f "$(command -v npm)")")/../.."   # .../lib/node
 nodelib="$(cd "$nodelib" && pwd)"
 [ -f "$nodelib/npm/bin/npm-cli.js" ] || die "npm not found next to node ($nodelib)"
 
+# Part 4: the Docker tests against a throwaway dockerd on its first start.
+dockerd_check() {
+  local t pkgs rc=0 run_args=() log=/tmp/sn27-fresh-dockerd-tests.log
+  read -r -a pkgs <<<"$dockerd_pkgs"
+  [ -n "${FRESH_DOCKERD_RUN:-}" ] && run_args=(-run "$FRESH_DOCKERD_RUN")
+  command -v dockerd >/dev/null && docker info >/dev/null 2>&1 ||
+    die "the fresh-dockerd part needs docker.io installed and the host's dockerd running (make deps)"
+  if [ "$dockerd_image" = copy ] && ! docker image inspect sn27/allocation:bookworm >/dev/null 2>&1; then
+    say "building the allocation image on the host's dockerd (to copy it)"
+    (cd "$here" && go run ./cmd/sn27 miner image build >/dev/null) || die "sn27 miner image build"
+  fi
+  # Compiled out here, with this machine's network, so go test in the
+  # namespace only runs them.
+  t=$SECONDS
+  (cd "$here" && go test -count=1 -run '^$' "${pkgs[@]}" >/dev/null) || die "the Docker test packages do not build"
+  say "compiled ${pkgs[*]} in $((SECONDS - t)) s"
+
+  cleanups+=('"$fresh_dockerd" stop >/dev/null 2>&1 || "$fresh_dockerd" stop')
+  t=$SECONDS
+  "$fresh_dockerd" start 2>&1 | sed 's/^/  /' >&2 || die "could not start the throwaway dockerd (scripts/fresh-dockerd.sh)"
+  say "throwaway dockerd up in $((SECONDS - t)) s: default bridge IPAM $(docker -H "$("$fresh_dockerd" env | cut -d= -f2-)" network inspect bridge --format '{{json .IPAM.Config}}')"
+  t=$SECONDS
+  case "$dockerd_image" in
+    copy) "$fresh_dockerd" load 2>&1 | sed 's/^/  /' >&2 || die "copying the images" ;;
+    build)
+      # As `make deps` does on a new machine (the socket works from here).
+      (cd "$here" && env "$("$fresh_dockerd" env)" go run ./cmd/sn27 miner image build >/tmp/sn27-fresh-image-build.log 2>&1) ||
+        { tail -n 20 /tmp/sn27-fresh-image-build.log | sed 's/^/  /' >&2; die "sn27 miner image build on the throwaway dockerd"; }
+      tail -n 1 /tmp/sn27-fresh-image-build.log | sed 's/^/  /' >&2
+      ;;
+    *) die "FRESH_DOCKERD_IMAGE=$dockerd_image: want copy or build" ;;
+  esac
+  say "allocation image in the throwaway dockerd ($dockerd_image) in $((SECONDS - t)) s"
+
+  t=$SECONDS
+  say "go test -count=1 ${run_args[*]} ${pkgs[*]} in netns sn27-fresh against it (log: $log)"
+  (cd "$here" && "$fresh_dockerd" exec go test -count=1 -timeout 20m "${run_args[@]}" "${pkgs[@]}") >"$log" 2>&1 || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    # go test prints each package's failures, then FAIL / ok lines.
+    grep -vE '^(=== RUN|=== PAUSE|=== CONT)' "$log" | tail -n 150 | sed 's/^/  /' >&2
+    say "Docker tests FAILED against a dockerd on its first start after $((SECONDS - t)) s; failing tests:"
+    grep -E '^\s*--- FAIL' "$log" | sed 's/^ */  /' >&2 || true
+    die "the Docker tests fail on a brand-new dockerd (full log $log; the daemon's: /tmp/sn27-fresh-dockerd.log)"
+  fi
+  grep -E '^(ok|---|FAIL|\?)' "$log" | sed 's/^/  /' >&2 || true
+  say "Docker tests passed against a dockerd on its first start in $((SECONDS - t)) s"
+  t=$SECONDS
+  "$fresh_dockerd" stop 2>&1 | sed 's/^/  /' >&2 || die "could not remove the throwaway dockerd"
+  say "throwaway dockerd removed in $((SECONDS - t)) s"
+}
+
+if [ "$dockerd_only" = 1 ]; then
+  dockerd_check
+  say "PASS (Docker tests on a throwaway dockerd's first start, in $((SECONDS - t0)) s)"
+  echo "fresh-check: PASS"
+  exit 0
+fi
+
 # The host needs only debootstrap and a running dockerd for this.
 if ! command -v debootstrap >/dev/null || ! docker info >/dev/null 2>&1; then
   say "setting up the host (debootstrap, dockerd) with scripts/test-deps.sh"
@@ -53,7 +140,7 @@ fi
 if [ "${FRESH_REBUILD:-0}" = 1 ] || ! docker image inspect "$image" >/dev/null 2>&1; then
   say "building $image: debootstrap --variant=minbase bookworm + ca-certificates make git"
   tmp="$(mktemp -d /var/tmp/sn27-fresh-XXXXXX)"
-  trap 'rm -rf "$tmp"' EXIT
+  cleanups+=('rm -rf "$tmp"')
   debootstrap --variant=minbase --include=ca-certificates,make,git bookworm "$tmp/rootfs" "$mirror" >"$tmp/debootstrap.log" 2>&1 ||
     { tail -n 20 "$tmp/debootstrap.log" >&2; die "debootstrap"; }
   # As an installed Debian 12: updates and security updates too.
@@ -65,7 +152,6 @@ SOURCES
   rm -rf "$tmp/rootfs/var/cache/apt/archives/"*.deb "$tmp/rootfs/var/lib/apt/lists/"*
   tar -C "$tmp/rootfs" -c . | docker import -c 'CMD ["/bin/bash"]' -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - "$image" >/dev/null
   rm -rf "$tmp"
-  trap - EXIT
   say "built $image"
 fi
 
@@ -73,8 +159,7 @@ fi
 # not ignored ones) and ../shared, as the CI clone sees them.
 stage="$(mktemp -d /var/tmp/sn27-fresh-src-XXXXXX)"
 name="sn27-fresh-$$"
-cleanup() { docker rm -f "$name" >/dev/null 2>&1 || true; rm -rf "$stage"; }
-trap cleanup EXIT
+cleanups+=('docker rm -f "$name" >/dev/null 2>&1; rm -rf "$stage"')
 mkdir -p "$stage/main"
 (cd "$here" && git ls-files -z -co --exclude-standard | tar --null -T - -c) | tar -C "$stage/main" -x
 (cd "$here" && git rev-parse HEAD >"$stage/main/.fresh-rev" 2>/dev/null || true)
@@ -120,5 +205,7 @@ docker run --name "$name" --rm --init --network host \
     fi
     echo "inside: done in $((SECONDS - start)) s"
   ' || die "the README's set-up failed on a clean Debian 12 (output above)"
-say "PASS ($([ "$full" = 1 ] && echo 'make test' || echo 'make deps + smoke') on a clean Debian 12 in $((SECONDS - t0)) s)"
+say "the README's set-up passed ($([ "$full" = 1 ] && echo 'make test' || echo 'make deps + smoke') on a clean Debian 12) in $((SECONDS - t0)) s"
+[ "$dockerd_part" = 1 ] && dockerd_check
+say "PASS in $((SECONDS - t0)) s"
 echo "fresh-check: PASS"

@@ -540,3 +540,122 @@ func startAPI(t *testing.T, args []string, hc *http.Client, base string) *runnin
 	t.Cleanup(a.stop)
 	return a
 }
+
+// TestAPIConcurrentAllocate: sixteen allocate_hotkey calls at once for one
+// free miner, as a busy client sends them, get exactly one 200 and fifteen
+// 409s (never a 500); the miner runs one container, and the winner's
+// rental is whole: listed, and deallocated with its own renter key.
+func TestAPIConcurrentAllocate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs dockerd and the allocation image; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	e := newMinerEnv(ctx, t)
+
+	dir := t.TempDir()
+	certFile, keyFile, pool := writeServerCert(t, dir)
+	const apiKey = "race-api-key-0123456789abcdef"
+	keysFile := filepath.Join(dir, "api-keys")
+	if err := os.WriteFile(keysFile, []byte(apiKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	args := append([]string{"api", "--data.dir", e.DataDir, "--subtensor.chain_endpoint", e.WS,
+		"--netuid", strconv.Itoa(int(e.NetUID)), "--api.addr", addr, "--api.cert", certFile, "--api.key", keyFile,
+		"--api.keys-file", keysFile, "--api.health.interval", "0", "--wallet.hotkey", "default"}, e.WalletArg...)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		MaxIdleConnsPerHost: 32}, Timeout: 90 * time.Second}
+	base := "https://" + addr
+	api := startAPI(t, args, hc, base)
+	post := func(path, body string) (int, []byte, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+apiKey)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return 0, nil, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp.StatusCode, b, err
+	}
+
+	const n = 16
+	body := `{"hotkey":"` + e.Miner + `","cpu_count":1,"ram_bytes":268435456,"disk_bytes":268435456,"timeline":10}`
+	type answer struct {
+		status int
+		body   []byte
+		err    error
+	}
+	answers := make([]answer, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range answers {
+		wg.Go(func() {
+			<-start
+			a := &answers[i]
+			a.status, a.body, a.err = post("/service/allocate_hotkey", body)
+		})
+	}
+	close(start)
+	wg.Wait()
+	counts := map[int]int{}
+	var winner []byte
+	for i, a := range answers {
+		if a.err != nil {
+			t.Fatalf("call %d: %v", i, a.err)
+		}
+		counts[a.status]++
+		switch a.status {
+		case http.StatusOK:
+			winner = a.body
+		case http.StatusConflict:
+			var ae struct {
+				Error struct{ Code string } `json:"error"`
+			}
+			if err := json.Unmarshal(a.body, &ae); err != nil || ae.Error.Code != "already_allocated" {
+				t.Errorf("call %d: 409 %s; want code already_allocated", i, a.body)
+			}
+		default:
+			t.Errorf("call %d: %d %s", i, a.status, a.body)
+		}
+	}
+	t.Logf("%d concurrent allocate_hotkey: %d × 200, %d × 409, %d × 500 (all: %v)", n, counts[200], counts[409], counts[500], counts)
+	if counts[http.StatusOK] != 1 || counts[http.StatusConflict] != n-1 {
+		t.Fatalf("answers %v; want one 200 and %d 409s\n%s", counts, n-1, api.stderr.String())
+	}
+	var alloc struct {
+		Hotkey string `json:"hotkey"`
+		Port   int    `json:"port"`
+	}
+	if err := json.Unmarshal(winner, &alloc); err != nil || alloc.Hotkey != e.Miner || alloc.Port != e.SSHPort {
+		t.Fatalf("the 200 answer %s: %v", winner, err)
+	}
+	rec, ok := e.Alloc.Active()
+	if !ok {
+		t.Fatal("the miner holds no allocation")
+	}
+	cs, err := e.Docker.List(ctx, map[string]string{"sn27.allocation": "1", docker.OwnerLabel: e.acfg.DataDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 1 || cs[0].ID != rec.ContainerID {
+		t.Errorf("allocation containers %+v; want only %s", cs, rec.ContainerID)
+	}
+	code, b, err := post("/list/allocated_hotkeys", "{}")
+	if err != nil || code != http.StatusOK || !strings.Contains(string(b), e.Miner) {
+		t.Errorf("allocated_hotkeys: %d %s %v", code, b, err)
+	}
+	// The renter key on disk is the winner's: the miner accepts it.
+	code, b, err = post("/service/deallocate", `{"hotkey":"`+e.Miner+`"}`)
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("deallocate: %d %s %v\n%s", code, b, err, api.stderr.String())
+	}
+	if _, ok := e.Alloc.Active(); ok {
+		t.Error("the miner still holds the allocation after deallocate")
+	}
+	if strings.Contains(api.stderr.String(), "Nonce is too old") {
+		t.Errorf("the API log has nonce refusals:\n%s", api.stderr.String())
+	}
+}

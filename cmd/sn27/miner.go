@@ -27,6 +27,12 @@ type allocLimitFlags struct {
 	allowAllGPUs   bool
 	readyTimeout   time.Duration
 	maxTimelineMin int64
+	rootGB         float64
+	reserveGB      float64
+	diskCheck      time.Duration
+	diskGrace      time.Duration
+	allowCIDR      []string
+	lxcfs          string
 }
 
 func (l *allocLimitFlags) register(f *pflag.FlagSet, d allocation.Config) {
@@ -36,6 +42,16 @@ func (l *allocLimitFlags) register(f *pflag.FlagSet, d allocation.Config) {
 	f.BoolVar(&l.allowAllGPUs, "allocation.allow_all_gpus", false, "let a request with gpu.count -1 have every GPU (refused otherwise)")
 	f.DurationVar(&l.readyTimeout, "allocation.ready_timeout", d.ReadyTimeout, "how long a new rental's sshd has to answer before the allocation is given up")
 	f.Int64Var(&l.maxTimelineMin, "allocation.max_timeline", int64(d.MaxTimeline/time.Minute), "longest rental accepted, in minutes")
+	f.Float64Var(&l.rootGB, "allocation.root_disk_gb", 0, "limit (GiB) of a rental's root filesystem, outside /data (0: the size of its /data); "+
+		"enforced by the storage driver where it has quotas (overlay2 on xfs with pquota), else watched: the rental is stopped at it (reason disk_quota)")
+	f.Float64Var(&l.reserveGB, "allocation.disk_reserve_gb", float64(d.DiskReserveBytes)/(1<<30), "disk (GiB) kept free for the host: a rental whose "+
+		"promised /data and root filesystem would reach into it is refused")
+	f.DurationVar(&l.diskCheck, "allocation.disk_check", d.DiskCheck, "how often a rental's root filesystem is measured where no quota enforces its limit (every 3s near it)")
+	f.DurationVar(&l.diskGrace, "allocation.disk_grace", d.DiskGrace, "after a renter restarts a rental stopped for disk_quota, how long it has to free space")
+	f.StringSliceVar(&l.allowCIDR, "miner.rental.allow-cidr", nil, "private, LAN or link-local ranges rentals may reach although they are blocked by default "+
+		"(comma-separated CIDRs, e.g. 10.20.0.0/16; rentals reach only the internet otherwise)")
+	f.StringVar(&l.lxcfs, "allocation.lxcfs", docker.DefaultLXCFSDir, "LXCFS mount whose /proc files rentals get, so free and /proc/meminfo show "+
+		"their limits (used when lxcfs runs there; \"\" turns it off)")
 }
 
 func (l *allocLimitFlags) apply(c *allocation.Config) error {
@@ -51,7 +67,20 @@ func (l *allocLimitFlags) apply(c *allocation.Config) error {
 		return fmt.Errorf("--allocation.ready_timeout %v: want 1s..10m", l.readyTimeout)
 	case l.maxTimelineMin < 1 || l.maxTimelineMin > 10*365*24*60:
 		return fmt.Errorf("--allocation.max_timeline %d: want 1..%d minutes", l.maxTimelineMin, 10*365*24*60)
+	case !(l.rootGB == 0 || l.rootGB >= 0.0625 && l.rootGB <= maxGB):
+		return fmt.Errorf("--allocation.root_disk_gb %v: want 0 or 0.0625..%d", l.rootGB, maxGB)
+	case !(l.reserveGB >= 0 && l.reserveGB <= maxGB):
+		return fmt.Errorf("--allocation.disk_reserve_gb %v: want 0..%d", l.reserveGB, maxGB)
+	case l.diskCheck != 0 && (l.diskCheck < 100*time.Millisecond || l.diskCheck > time.Hour):
+		return fmt.Errorf("--allocation.disk_check %v: want 0 (off) or 100ms..1h", l.diskCheck)
+	case l.diskGrace < 0 || l.diskGrace > 24*time.Hour:
+		return fmt.Errorf("--allocation.disk_grace %v: want 0..24h", l.diskGrace)
 	}
+	if _, err := docker.ParseAllowCIDRs(l.allowCIDR); err != nil {
+		return fmt.Errorf("--miner.rental.allow-cidr: %w", err)
+	}
+	c.RootDiskBytes, c.DiskReserveBytes = int64(l.rootGB*(1<<30)), int64(l.reserveGB*(1<<30))
+	c.DiskCheck, c.DiskGrace = l.diskCheck, l.diskGrace
 	c.DefaultCPUs, c.DefaultRAMBytes, c.DefaultDiskBytes = l.cpus, int64(l.ramGB*(1<<30)), int64(l.diskGB*(1<<30))
 	c.AllowAllGPUs, c.ReadyTimeout, c.MaxTimeline = l.allowAllGPUs, l.readyTimeout, time.Duration(l.maxTimelineMin)*time.Minute
 	return nil
@@ -133,6 +162,9 @@ object keyed by flag name), else defaults.`,
 				// leftovers are removed only if this miner made them.
 				dc.SetDiskDir(filepath.Join(alloc.DataDir, "volumes"))
 				dc.SetOwner(hot.SS58())
+				allow, _ := docker.ParseAllowCIDRs(allocLimits.allowCIDR) // checked by apply
+				dc.SetAllowCIDRs(allow)
+				dc.SetLXCFS(allocLimits.lxcfs)
 				m, err := allocation.New(alloc, dc, deps.Specs, log)
 				if err != nil {
 					return err

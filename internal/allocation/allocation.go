@@ -41,6 +41,10 @@ type Docker interface {
 	EnsureRentalNetwork(ctx context.Context) error
 	RemoveOrphans(ctx context.Context, keep string) ([]string, error)
 	RemountDisks(ctx context.Context) ([]string, error)
+	Stop(ctx context.Context, id string) error
+	WritableBytes(ctx context.Context, id string) (int64, error)
+	Space(ctx context.Context) (docker.Space, error)
+	CheckIsolation(ctx context.Context) error
 }
 
 // Specs reads the machine's hardware report (to refuse what it cannot give).
@@ -71,12 +75,35 @@ type Config struct {
 	// ReadyTimeout bounds the wait for the container's SSH banner before
 	// Allocate answers.
 	ReadyTimeout time.Duration
+	// RootDiskBytes limits a rental's root filesystem, its writable layer
+	// (--allocation.root_disk_gb); 0: the size of the /data it rents.
+	RootDiskBytes int64
+	// DiskReserveBytes stays free for the host: a rental whose promises
+	// (its preallocated /data, its root limit) would reach into it is
+	// refused (--allocation.disk_reserve_gb).
+	DiskReserveBytes int64
+	// DiskCheck is how often Watch measures the writable layer of a rental
+	// whose storage driver enforces no quota (--allocation.disk_check); it
+	// looks every DiskCheckNear while the layer is above 75 % of its limit.
+	// 0 turns the watch off.
+	DiskCheck     time.Duration
+	DiskCheckNear time.Duration
+	// DiskGrace is how long a renter whose rental was stopped for
+	// disk_quota has, after restarting it, to bring the root filesystem
+	// under its limit (--allocation.disk_grace).
+	DiskGrace time.Duration
+	// IsolationCheck is how often Watch checks the rental network's
+	// firewall rules and repairs them (0: only at start and before each
+	// rental).
+	IsolationCheck time.Duration
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{Image: docker.DefaultImage, SSHPort: 4444, MaxTimeline: 30 * 24 * time.Hour, PidsLimit: 4096, ShmBytes: 1 << 30,
-		DefaultCPUs: 1, DefaultRAMBytes: 2 << 30, DefaultDiskBytes: 10 << 30, Network: docker.RentalNetwork, ReadyTimeout: 30 * time.Second}
+		DefaultCPUs: 1, DefaultRAMBytes: 2 << 30, DefaultDiskBytes: 10 << 30, Network: docker.RentalNetwork, ReadyTimeout: 30 * time.Second,
+		DiskReserveBytes: 5 << 30, DiskCheck: 30 * time.Second, DiskCheckNear: 3 * time.Second, DiskGrace: 10 * time.Minute,
+		IsolationCheck: 30 * time.Second}
 }
 
 // Manager owns the allocation. One mutex serialises every request.
@@ -92,6 +119,9 @@ type Manager struct {
 	timer  *time.Timer
 	closed bool
 	netErr error // why the rental network is not isolated (nil: it is)
+
+	diskUsed int64 // the active rental's writable layer at the last look (-1 unknown)
+	diskWarn bool  // it crossed DiskWarnShare of its limit (logged once)
 }
 
 // New loads the persisted state. Call Reconcile before serving.
@@ -340,7 +370,12 @@ func (m *Manager) checkLocked(ctx context.Context, req *protocol.Allocate, sameP
 	if err != nil {
 		return fmt.Errorf("inspect allocated container: %w", err)
 	}
-	return answer(req, protocol.AllocationCheck{Status: true, State: c.State, Deadline: active.Deadline.UTC().Format(time.RFC3339)})
+	ans := protocol.AllocationCheck{Status: true, State: c.State, Deadline: active.Deadline.UTC().Format(time.RFC3339),
+		Reason: active.Stopped, DiskLimit: active.RootLimit}
+	if m.diskUsed >= 0 {
+		ans.DiskUsed = m.diskUsed
+	}
+	return answer(req, ans)
 }
 
 // invalidLocked says what is wrong with the request itself ("" = nothing),
@@ -460,6 +495,47 @@ func (m *Manager) cannotLocked(ctx context.Context, req *protocol.Allocate) stri
 			return "request exceeds this machine: " + why
 		}
 	}
+	return m.noSpaceLocked(ctx, m.withDefaults(r))
+}
+
+// rootLimit is the root filesystem limit of a rental of r.
+func (m *Manager) rootLimit(r protocol.DeviceRequirement) int64 {
+	if m.cfg.RootDiskBytes > 0 {
+		return m.cfg.RootDiskBytes
+	}
+	return r.HardDisk.Capacity
+}
+
+// noSpaceLocked says why the host's disks cannot hold what a rental of r
+// is promised ("" = they can): its /data (preallocated) and its root
+// limit, beside what the other rentals on this daemon were promised and
+// have not written yet, and DiskReserveBytes left for the host.
+func (m *Manager) noSpaceLocked(ctx context.Context, r protocol.DeviceRequirement) string {
+	sp, err := m.docker.Space(ctx)
+	if err != nil {
+		m.log.Error("measure free disk space", "err", err)
+		return "cannot measure this miner's free disk space"
+	}
+	root, data := m.rootLimit(r), int64(0)
+	if sp.DiskDir != "" {
+		data = r.HardDisk.Capacity
+	}
+	gib := func(b int64) string { return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30)) }
+	rootAvail := sp.RootFree - sp.Outstanding - m.cfg.DiskReserveBytes
+	if sp.SameFS || sp.DiskDir == "" {
+		if root+data > rootAvail {
+			return fmt.Sprintf("not enough disk: the rental needs %s (/data %s, root filesystem %s); this miner has %s free, %s promised to %d other rentals, %s kept for the host",
+				gib(root+data), gib(data), gib(root), gib(sp.RootFree), gib(sp.Outstanding), sp.Rentals, gib(m.cfg.DiskReserveBytes))
+		}
+		return ""
+	}
+	if root > rootAvail {
+		return fmt.Sprintf("not enough disk: the root filesystem needs %s; docker's disk has %s free, %s promised to %d other rentals, %s kept for the host",
+			gib(root), gib(sp.RootFree), gib(sp.Outstanding), sp.Rentals, gib(m.cfg.DiskReserveBytes))
+	}
+	if data > sp.DiskFree-m.cfg.DiskReserveBytes {
+		return fmt.Sprintf("not enough disk: /data needs %s; the disk dir has %s free, %s kept for the host", gib(data), gib(sp.DiskFree), gib(m.cfg.DiskReserveBytes))
+	}
 	return ""
 }
 
@@ -502,7 +578,7 @@ func (m *Manager) allocateLocked(ctx context.Context, validator keys.Hotkey, req
 		Labels: map[string]string{"sn27.allocation": "1", "sn27.renter": hex.EncodeToString(sum[:8]), "sn27.validator": string(validator)},
 		Resources: docker.Resources{
 			CPUs: int(r.CPU.Count), MemoryBytes: r.RAM.Capacity, PidsLimit: m.cfg.PidsLimit, ShmBytes: m.cfg.ShmBytes,
-			DiskBytes: r.HardDisk.Capacity, GPUs: int(r.GPU.Count),
+			DiskBytes: r.HardDisk.Capacity, RootBytes: m.rootLimit(r), GPUs: int(r.GPU.Count),
 		},
 		SSHHostPort:   m.cfg.SSHPort,
 		Volume:        name,
@@ -527,10 +603,16 @@ func (m *Manager) allocateLocked(ctx context.Context, validator keys.Hotkey, req
 	for _, w := range warnings {
 		m.log.Warn("allocation limit not applied", "warning", w)
 	}
+	quota := false
+	if ct, err := m.docker.Inspect(ctx, cid); err == nil {
+		quota = ct.RootQuota > 0
+	}
 	rec := &Record{
 		Renter: req.PublicKey, Validator: string(validator), ContainerID: cid, Name: name, Volume: name,
 		SSHPort: m.cfg.SSHPort, SSHKey: spec.AuthorizedKey, HostKey: hostPub, Created: m.now(), Deadline: m.now().Add(timeline), Requirement: r,
+		RootLimit: spec.Resources.RootBytes, RootQuota: quota,
 	}
+	m.diskUsed, m.diskWarn = -1, false
 	next := m.st
 	next.Active = rec
 	if err := saveState(m.path(), next); err != nil {
@@ -569,7 +651,7 @@ func (m *Manager) actionLocked(ctx context.Context, req *protocol.Allocate) erro
 		}
 		m.st = next
 	case "restart":
-		err = m.docker.Restart(ctx, id)
+		err = m.restartLocked(ctx, id)
 	case "pause":
 		err = m.docker.Pause(ctx, id)
 	case "unpause":

@@ -25,6 +25,19 @@ type Record struct {
 	Created     time.Time                  `json:"created"`
 	Deadline    time.Time                  `json:"deadline"`
 	Requirement protocol.DeviceRequirement `json:"requirement"`
+	// RootLimit is the root filesystem's (writable layer's) limit; the
+	// storage driver enforces it when RootQuota, Watch does otherwise.
+	RootLimit int64 `json:"root_limit_bytes,omitempty"`
+	RootQuota bool  `json:"root_quota,omitempty"`
+	// Stopped says why the miner stopped the container (StopDiskQuota);
+	// "" while it has not. The rental is kept, with its files and /data.
+	Stopped   string    `json:"stopped,omitempty"`
+	StoppedAt time.Time `json:"stopped_at,omitzero"`
+	// GraceUntil: a rental stopped for disk_quota and restarted by its
+	// renter may stay over its limit until then (not growing by more
+	// than 5 % of the limit past GraceBase, its size at the restart).
+	GraceUntil time.Time `json:"grace_until,omitzero"`
+	GraceBase  int64     `json:"grace_base_bytes,omitempty"`
 }
 
 // state is the persisted file.

@@ -38,7 +38,7 @@ type Config struct {
 	ReadHeaderTimeout time.Duration // slow clients
 	ReadTimeout       time.Duration
 	IdleTimeout       time.Duration
-	MaxNonceKeys      int // hotkey:uuid pairs remembered
+	MaxNonceKeys      int // nonces remembered against replays (hotkey:uuid and nonce)
 }
 
 // DefaultConfig returns the limits used unless configured.
@@ -383,9 +383,12 @@ func (a *Axon) verify(meta *protocol.Synapse, now time.Time, timeout time.Durati
 	if err := keys.VerifyHex(hotkey, []byte(msg), *d.Signature); err != nil {
 		return fmt.Errorf("Signature mismatch with %s: %v", msg, err)
 	}
+	// bittensor's window: 4 s plus the request's timeout; the widest one
+	// (the timeout header is not signed) bounds how long a nonce is kept.
 	newRules := d.Version.Set && d.Version.V >= protocol.NonceRulesVersion
 	window := now.Add(-4*time.Second - timeout).UnixNano()
-	return a.nonces.check(hotkey+":"+uuid, d.Nonce.V, newRules, window, now)
+	horizon := now.Add(-4*time.Second - a.cfg.MaxTimeout).UnixNano()
+	return a.nonces.check(hotkey+":"+uuid, d.Nonce.V, newRules, window, horizon)
 }
 
 func (a *Axon) terminal(start time.Time, code int, msg string) protocol.TerminalInfo {

@@ -1,8 +1,14 @@
 // Package dendrite is the client side of Bittensor's signed-request
 // protocol: it builds and signs requests exactly as bittensor v9's dendrite
-// does (version 9000000, wall-clock nanosecond nonces, one uuid per client),
-// queries many axons concurrently with a bound and a per-request timeout,
-// and maps failures to the status codes Python callers know.
+// does (version 9000000, wall-clock nanosecond nonces, uuid1), queries many
+// axons concurrently with a bound and a per-request timeout, and maps
+// failures to the status codes Python callers know.
+//
+// Each request carries a fresh uuid, as in SN27 1.9, which makes a new
+// Python dendrite per call. Axons, bittensor's included, want the nonces of
+// one hotkey:uuid to rise in the order requests arrive; under one uuid,
+// concurrent requests to one axon may arrive out of order and be refused
+// ("Nonce is too old, a newer one was last processed").
 package dendrite
 
 import (
@@ -43,7 +49,6 @@ func DefaultConfig() Config {
 type Dendrite struct {
 	pair   *keys.Pair
 	cfg    Config
-	uuid   string
 	client *http.Client
 	now    func() time.Time
 
@@ -63,18 +68,11 @@ func New(pair *keys.Pair, cfg Config) (*Dendrite, error) {
 	if cfg.ExternalIP == "" {
 		cfg.ExternalIP = d.ExternalIP
 	}
-	id, err := uuid.NewUUID() // uuid1, as Python's dendrite
-	if err != nil {
-		return nil, fmt.Errorf("dendrite uuid: %w", err)
-	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 4
 	tr.Proxy = nil
-	return &Dendrite{pair: pair, cfg: cfg, uuid: id.String(), client: &http.Client{Transport: tr}, now: time.Now}, nil
+	return &Dendrite{pair: pair, cfg: cfg, client: &http.Client{Transport: tr}, now: time.Now}, nil
 }
-
-// UUID returns the client's uuid (stable for its lifetime).
-func (d *Dendrite) UUID() string { return d.uuid }
 
 // Hotkey returns the client's hotkey address.
 func (d *Dendrite) Hotkey() keys.Hotkey { return d.pair.Hotkey() }
@@ -121,9 +119,14 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("status %d: %s", e.Code, e.Message) }
 
-// Prepare fills m's metadata and signature for target as a v9 dendrite does
-// and returns the JSON body and the headers to send.
+// Prepare fills m's metadata and signature for target as a v9 dendrite does,
+// under a fresh uuid (see the package doc), and returns the JSON body and
+// the headers to send.
 func (d *Dendrite) Prepare(t Target, m protocol.Message, timeout time.Duration) ([]byte, map[string]string, error) {
+	id, err := uuid.NewUUID() // uuid1, as Python's dendrite
+	if err != nil {
+		return nil, nil, fmt.Errorf("dendrite uuid: %w", err)
+	}
 	s := m.Base()
 	s.Name = m.SynapseName()
 	s.Timeout = protocol.SomeFloat(timeout.Seconds())
@@ -132,12 +135,12 @@ func (d *Dendrite) Prepare(t Target, m protocol.Message, timeout time.Duration) 
 		IP:      protocol.Str(d.cfg.ExternalIP),
 		Version: protocol.SomeInt(protocol.BittensorVersionInt),
 		Nonce:   protocol.SomeInt(d.nonce()),
-		UUID:    protocol.Str(d.uuid),
+		UUID:    protocol.Str(id.String()),
 		Hotkey:  protocol.Str(d.pair.SS58()),
 	}
 	s.Axon = protocol.TerminalInfo{IP: protocol.Str(t.IP), Port: protocol.SomeInt(int64(t.Port)), Hotkey: protocol.Str(string(t.Hotkey))}
 	hash := protocol.BodyHash(m)
-	sig, err := d.pair.SignHex([]byte(protocol.SignedMessage(s.Dendrite.Nonce.V, d.pair.SS58(), string(t.Hotkey), d.uuid, hash)))
+	sig, err := d.pair.SignHex([]byte(protocol.SignedMessage(s.Dendrite.Nonce.V, d.pair.SS58(), string(t.Hotkey), id.String(), hash)))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/sn27/sn27/internal/keys"
 	"github.com/sn27/sn27/internal/protocol"
 )
@@ -46,7 +48,7 @@ func TestPrepareSignsLikePython(t *testing.T) {
 	}
 	for k, want := range map[string]string{
 		"name": "Challenge", "timeout": "30.0", "bt_header_dendrite_version": "9000000",
-		"bt_header_dendrite_uuid": d.UUID(), "bt_header_dendrite_ip": "203.0.113.9",
+		"bt_header_dendrite_ip": "203.0.113.9",
 		"bt_header_axon_ip": "203.0.113.7", "bt_header_axon_port": "8091", "computed_body_hash": protocol.EmptyBodyHash,
 		"bt_header_dendrite_hotkey": "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",
 	} {
@@ -58,7 +60,11 @@ func TestPrepareSignsLikePython(t *testing.T) {
 	if d := time.Since(time.Unix(0, nonce)); d < 0 || d > time.Minute {
 		t.Errorf("nonce %d is not wall-clock nanoseconds", nonce)
 	}
-	msg := protocol.SignedMessage(nonce, h["bt_header_dendrite_hotkey"], string(tg.Hotkey), d.UUID(), protocol.EmptyBodyHash)
+	id, err := uuid.Parse(h["bt_header_dendrite_uuid"])
+	if err != nil || id.Version() != 1 {
+		t.Errorf("uuid %q: %v, version %d; want a uuid1", h["bt_header_dendrite_uuid"], err, id.Version())
+	}
+	msg := protocol.SignedMessage(nonce, h["bt_header_dendrite_hotkey"], string(tg.Hotkey), h["bt_header_dendrite_uuid"], protocol.EmptyBodyHash)
 	if err := keys.VerifyHex(h["bt_header_dendrite_hotkey"], []byte(msg), h["bt_header_dendrite_signature"]); err != nil {
 		t.Errorf("signature: %v", err)
 	}
@@ -68,10 +74,15 @@ func TestPrepareSignsLikePython(t *testing.T) {
 			t.Errorf("body lacks %s: %s", want, body)
 		}
 	}
+	// Each request has its own uuid, signed (see the package doc).
 	_, h2, _ := d.Prepare(tg, protocol.NewChallenge(), time.Second)
 	n2, _ := strconv.ParseInt(h2["bt_header_dendrite_nonce"], 10, 64)
-	if n2 <= nonce || h2["bt_header_dendrite_uuid"] != d.UUID() {
-		t.Errorf("second request: nonce %d after %d, uuid %s", n2, nonce, h2["bt_header_dendrite_uuid"])
+	if n2 <= nonce || h2["bt_header_dendrite_uuid"] == h["bt_header_dendrite_uuid"] {
+		t.Errorf("second request: nonce %d after %d, uuid %s after %s", n2, nonce, h2["bt_header_dendrite_uuid"], h["bt_header_dendrite_uuid"])
+	}
+	msg2 := protocol.SignedMessage(n2, h2["bt_header_dendrite_hotkey"], string(tg.Hotkey), h2["bt_header_dendrite_uuid"], protocol.EmptyBodyHash)
+	if err := keys.VerifyHex(h2["bt_header_dendrite_hotkey"], []byte(msg2), h2["bt_header_dendrite_signature"]); err != nil {
+		t.Errorf("second signature: %v", err)
 	}
 }
 

@@ -359,6 +359,7 @@ func (n *Network) rentals(ctx context.Context, i int, hw hwspec.Config, log *slo
 	acfg.SSHPort = n.cfg.SSHPort + i
 	acfg.DefaultRAMBytes, acfg.DefaultDiskBytes = 512<<20, 1<<30
 	acfg.MaxTimeline = 24 * time.Hour
+	acfg.DiskReserveBytes = 1 << 30 // a trial network on a developer's disk
 	dc.SetDiskDir(filepath.Join(acfg.DataDir, "volumes"))
 	dc.SetOwner(acfg.DataDir)
 	specs := hwspec.New(hw, dc)

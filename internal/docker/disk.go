@@ -68,7 +68,7 @@ func realDir(dir string) (string, error) {
 	return filepath.EvalSymlinks(abs)
 }
 
-// makeDisk makes a sparse file of size bytes in dir, makes an ext4
+// makeDisk makes a preallocated file of size bytes in dir, makes an ext4
 // filesystem in it and loop-mounts it (nodev, nosuid) on a new directory.
 // On error nothing is left behind.
 func makeDisk(ctx context.Context, dir, vol string, size int64) (_ disk, err error) {
@@ -108,7 +108,15 @@ func makeDisk(ctx context.Context, dir, vol string, size int64) (_ disk, err err
 	if err != nil {
 		return disk{}, fmt.Errorf("make disk %s: %w", vol, err)
 	}
-	err = f.Truncate(size) // sparse: blocks are allocated as the renter writes
+	// Preallocated: the promise is held on the host's disk from the start,
+	// so rentals never overcommit it (a sparse image would take blocks
+	// only as the renter writes, and many could promise more than there
+	// is). Unwritten extents: fast, nothing is zeroed. Filesystems without
+	// fallocate get a sparse image.
+	err = unix.Fallocate(int(f.Fd()), 0, 0, size)
+	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
+		err = f.Truncate(size)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -152,7 +160,8 @@ func makeDisk(ctx context.Context, dir, vol string, size int64) (_ disk, err err
 //     filesystems (1.6% of the size, 64 Ki inodes per GiB, for renters'
 //     many small files).
 func mkfsArgs(image string, size int64) []string {
-	args := []string{"-q", "-F", "-b", "4096", "-i", "16384", "-I", "256", "-m", "0", "-O", "^resize_inode"}
+	// nodiscard: mke2fs would otherwise punch the preallocated blocks out.
+	args := []string{"-q", "-F", "-E", "nodiscard", "-b", "4096", "-i", "16384", "-I", "256", "-m", "0", "-O", "^resize_inode"}
 	if size < 1<<30 {
 		args = append(args, "-O", "^has_journal")
 	} else {

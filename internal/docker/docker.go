@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,6 +46,10 @@ const AllocationLabel = "sn27.allocation"
 // OwnerLabel carries the owner set with SetOwner.
 const OwnerLabel = "io.sn27.owner"
 
+// RootLimitLabel carries a container's root filesystem limit in bytes
+// (Resources.RootBytes): what the host has promised its writable layer.
+const RootLimitLabel = "io.sn27.root-limit"
+
 // DataPath is where the allocation's volume is mounted in the container.
 const DataPath = "/data"
 
@@ -68,6 +73,7 @@ type engine interface {
 	ContainerUnpause(ctx context.Context, id string) error
 	ContainerRemove(ctx context.Context, id string, options container.RemoveOptions) error
 	ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error)
+	ContainerInspectWithRaw(ctx context.Context, id string, getSize bool) (container.InspectResponse, []byte, error)
 	ContainerList(ctx context.Context, options container.ListOptions) ([]container.Summary, error)
 	CopyToContainer(ctx context.Context, id, dstPath string, content io.Reader, options container.CopyToContainerOptions) error
 	ContainerExecCreate(ctx context.Context, id string, options container.ExecOptions) (container.ExecCreateResponse, error)
@@ -88,10 +94,13 @@ var _ engine = (*client.Client)(nil)
 type Client struct {
 	api engine
 
-	mu      sync.Mutex
-	diskDir string    // SetDiskDir; "" for plain volumes
-	owner   string    // SetOwner; "" for none
-	rnet    rentalNet // zero: defaultRentalNet
+	mu       sync.Mutex
+	diskDir  string         // SetDiskDir; "" for plain volumes
+	owner    string         // SetOwner; "" for none
+	rnet     rentalNet      // zero: defaultRentalNet
+	allow    []netip.Prefix // SetAllowCIDRs
+	lxcfs    string         // SetLXCFS
+	lxcfsSet bool
 }
 
 // settings returns the disk dir and owner under the lock.
@@ -154,8 +163,12 @@ type Resources struct {
 	MemoryBytes int64 // memory and memory+swap; 0 no limit
 	PidsLimit   int64 // 0 no limit
 	ShmBytes    int64 // size of /dev/shm; 0 the daemon's default (64 MiB)
-	DiskBytes   int64 // writable layer size, where the storage driver supports it; 0 no limit
-	GPUs        int   // 0 none, -1 all, n>0 that many (nvidia driver)
+	DiskBytes   int64 // size of /data (an ext4 image, with a disk dir set); 0 a plain volume
+	// RootBytes limits the writable layer (the root filesystem): with
+	// storage-opt size where the storage driver has quotas, otherwise only
+	// labelled (RootLimitLabel) for the caller's watch on SizeRw. 0 none.
+	RootBytes int64
+	GPUs      int // 0 none, -1 all, n>0 that many (nvidia driver)
 }
 
 // ContainerSpec describes an allocation's container.
@@ -193,6 +206,9 @@ type Container struct {
 	State       string // "created", "running", "paused", "restarting", "exited", "dead"
 	Labels      map[string]string
 	SSHHostPort int // 0 when 22/tcp is not published
+	// RootQuota is the storage-opt size the daemon enforces on the
+	// writable layer, 0 when none (the caller watches it instead).
+	RootQuota int64
 }
 
 // Create makes the container for s, installs its SSH credentials (and host
@@ -239,14 +255,16 @@ func (c *Client) Create(ctx context.Context, s ContainerSpec) (id string, warnin
 	if owner != "" {
 		cfg.Labels[OwnerLabel] = owner
 	}
-	if s.Resources.DiskBytes > 0 {
+	if s.Resources.RootBytes > 0 {
+		cfg.Labels[RootLimitLabel] = strconv.FormatInt(s.Resources.RootBytes, 10)
 		if ok, why := storageOptSupported(info); ok {
-			hc.StorageOpt = map[string]string{"size": strconv.FormatInt(s.Resources.DiskBytes, 10)}
-		} else if useDisk {
-			warnings = append(warnings, "disk limit applies to /data only (an ext4 image); root filesystem not limited: "+strings.TrimPrefix(why, "disk limit not applied: "))
+			hc.StorageOpt = map[string]string{"size": strconv.FormatInt(s.Resources.RootBytes, 10)}
 		} else {
-			warnings = append(warnings, why)
+			warnings = append(warnings, "root filesystem limit is watched, not enforced by the storage driver: "+strings.TrimPrefix(why, "disk limit not applied: "))
 		}
+	}
+	if lx := c.lxcfsDir(); lx != "" {
+		hc.Mounts = append(hc.Mounts, lxcfsMounts(lx)...)
 	}
 
 	// Undo whatever was made if a later step fails, even when ctx is done.
@@ -297,7 +315,7 @@ func (c *Client) Create(ctx context.Context, s ContainerSpec) (id string, warnin
 	if err != nil && hc.StorageOpt != nil && isStorageOptError(err) {
 		// The driver refused the size (overlay2 on xfs without pquota, say):
 		// run without a disk limit and say so.
-		warnings = append(warnings, fmt.Sprintf("disk limit of %d bytes not applied to the root filesystem: %v", s.Resources.DiskBytes, err))
+		warnings = append(warnings, fmt.Sprintf("root filesystem limit of %d bytes is watched, not enforced by the storage driver: %v", s.Resources.RootBytes, err))
 		hc.StorageOpt = nil
 		resp, err = c.api.ContainerCreate(ctx, cfg, hc, nil, nil, s.Name)
 	}
@@ -357,7 +375,7 @@ func (s ContainerSpec) validate() error {
 		return fmt.Errorf("container spec: ssh host port %d out of range", s.SSHHostPort)
 	}
 	r := s.Resources
-	if r.CPUs < 0 || r.MemoryBytes < 0 || r.PidsLimit < 0 || r.ShmBytes < 0 || r.DiskBytes < 0 || r.GPUs < -1 {
+	if r.CPUs < 0 || r.MemoryBytes < 0 || r.PidsLimit < 0 || r.ShmBytes < 0 || r.DiskBytes < 0 || r.RootBytes < 0 || r.GPUs < -1 {
 		return fmt.Errorf("container spec: negative resource in %+v", r)
 	}
 	if r.MemoryBytes > 0 && r.MemoryBytes < 6<<20 {
@@ -411,6 +429,8 @@ func (s ContainerSpec) configs(ncpu int) (*container.Config, *container.HostConf
 		SecurityOpt:   []string{"no-new-privileges:true"},
 		Init:          &init, // reap the orphans of SSH sessions
 		ShmSize:       r.ShmBytes,
+		// What the container prints goes to the host's disk: bounded.
+		LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "10m", "max-file": "2"}},
 	}
 	if r.CPUs > 0 {
 		hc.NanoCPUs = int64(r.CPUs) * 1e9
@@ -546,6 +566,27 @@ func (c *Client) Remove(ctx context.Context, id string) error {
 	return errors.Join(errs...)
 }
 
+// Stop stops the container (10 s grace), keeping it, its writable layer
+// and its volumes; the restart policy does not start it again.
+func (c *Client) Stop(ctx context.Context, id string) error {
+	timeout := 10
+	return wrap("stop container "+id, c.api.ContainerStop(ctx, id, container.StopOptions{Timeout: &timeout}))
+}
+
+// WritableBytes is the size of the container's writable layer (SizeRw):
+// what it wrote outside its volumes. The daemon walks the layer to count
+// it, so this takes time in proportion to the files there.
+func (c *Client) WritableBytes(ctx context.Context, id string) (int64, error) {
+	in, _, err := c.api.ContainerInspectWithRaw(ctx, id, true)
+	if err != nil {
+		return 0, wrap("inspect container size "+id, err)
+	}
+	if in.SizeRw == nil {
+		return 0, fmt.Errorf("inspect container size %s: the daemon reports no SizeRw", id)
+	}
+	return *in.SizeRw, nil
+}
+
 // Inspect reports the container's state.
 func (c *Client) Inspect(ctx context.Context, id string) (Container, error) {
 	in, err := c.api.ContainerInspect(ctx, id)
@@ -560,6 +601,9 @@ func (c *Client) Inspect(ctx context.Context, id string) (Container, error) {
 		ct.Labels = in.Config.Labels
 	}
 	if in.HostConfig != nil {
+		if q, err := strconv.ParseInt(in.HostConfig.StorageOpt["size"], 10, 64); err == nil && q > 0 {
+			ct.RootQuota = q
+		}
 		for _, b := range in.HostConfig.PortBindings["22/tcp"] {
 			if p, err := strconv.Atoi(b.HostPort); err == nil {
 				ct.SSHHostPort = p

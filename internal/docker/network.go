@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os/exec"
 	"strings"
 	"time"
@@ -26,16 +27,23 @@ const NetworkLabel = "io.sn27.network"
 // keeps rentals off the host's own addresses.
 const IsolationChain = "SN27-ISOLATION"
 
+// EgressChain is the iptables chain, jumped to first from DOCKER-USER (or
+// FORWARD where Docker manages no DOCKER-USER) for traffic from
+// RentalBridge, that keeps rentals off every address that is not the
+// internet: private, loopback, link-local (cloud metadata), CGNAT,
+// multicast and reserved ranges, and the host's own on-link networks.
+const EgressChain = "SN27-EGRESS"
+
 // ErrNotIsolated reports a rental network or firewall rule that is missing.
 var ErrNotIsolated = errors.New("rental network not isolated")
 
-// rentalNet names the rental network, its bridge and its chain; tests use
+// rentalNet names the rental network, its bridge and its chains; tests use
 // names of their own so they neither see nor disturb a miner's.
 type rentalNet struct {
-	network, bridge, chain string
+	network, bridge, chain, egress string
 }
 
-var defaultRentalNet = rentalNet{network: RentalNetwork, bridge: RentalBridge, chain: IsolationChain}
+var defaultRentalNet = rentalNet{network: RentalNetwork, bridge: RentalBridge, chain: IsolationChain, egress: EgressChain}
 
 // rentalNet returns the names the client uses.
 func (c *Client) rentalNet() rentalNet {
@@ -47,10 +55,41 @@ func (c *Client) rentalNet() rentalNet {
 	return c.rnet
 }
 
-// rules are the chain's rules, in order: replies to connections the host
-// opened (docker-proxy forwarding the published SSH port, say) pass; any
-// connection a rental opens to the host — its bridge gateway, LAN address,
-// or anything else the host answers on — is dropped.
+// SetAllowCIDRs opens the given ranges to rentals although they fall in
+// ranges the egress rules block (--miner.rental.allow-cidr). Call before
+// EnsureRentalNetwork; the next Ensure rebuilds the rules.
+func (c *Client) SetAllowCIDRs(allow []netip.Prefix) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.allow = append([]netip.Prefix(nil), allow...)
+}
+
+// ParseAllowCIDRs reads --miner.rental.allow-cidr values: CIDRs or single
+// addresses, IPv4 or IPv6.
+func ParseAllowCIDRs(vals []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range vals {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				return nil, fmt.Errorf("allow-cidr %.60q: want a CIDR such as 10.1.2.0/24 or an address", v)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// rules are the INPUT chain's rules, in order: replies to connections the
+// host opened (docker-proxy forwarding the published SSH port, say) pass;
+// any connection a rental opens to the host — its bridge gateway, LAN
+// address, or anything else the host answers on — is dropped.
 func (rn rentalNet) rules() [][]string {
 	return [][]string{
 		{"-i", rn.bridge, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"},
@@ -58,25 +97,43 @@ func (rn rentalNet) rules() [][]string {
 	}
 }
 
-// forwardRule, in DOCKER-USER, keeps rentals off the containers of the
-// default bridge (Docker's own isolation chains do too; this does not
-// depend on them).
-func (rn rentalNet) forwardRule() []string {
+// legacyForwardRule is the DOCKER-USER rule of earlier versions (rentals
+// off docker0); the egress chain covers it now, and Ensure removes it.
+func (rn rentalNet) legacyForwardRule() []string {
 	return []string{"-i", rn.bridge, "-o", "docker0", "-j", "DROP"}
+}
+
+// egressJump is the rule in the parent chain that sends the bridge's
+// forwarded traffic through the egress chain.
+func (rn rentalNet) egressJump() []string {
+	return []string{"-i", rn.bridge, "-j", rn.egress}
+}
+
+// egressParent is the chain the egress jump goes in: DOCKER-USER, which
+// Docker keeps first in FORWARD (and never flushes), where it exists;
+// FORWARD itself otherwise (ip6tables without Docker's IPv6 rules, or a
+// daemon run with --iptables=false).
+func egressParent(ctx context.Context, cmd string) string {
+	if ipt(ctx, cmd, "-n", "-L", "DOCKER-USER") == nil {
+		return "DOCKER-USER"
+	}
+	return "FORWARD"
 }
 
 // EnsureRentalNetwork creates RentalNetwork when missing (no inter-container
 // traffic, bridge RentalBridge) and installs the host firewall rules that
 // isolate it (iptables, and ip6tables where it works): IsolationChain,
-// jumped to first from INPUT, and a DOCKER-USER rule. It is idempotent and
-// repairs rules a firewall reload removed or moved. Needs root.
+// jumped to first from INPUT (the host's own addresses), and EgressChain,
+// jumped to first from DOCKER-USER or FORWARD (every non-internet address
+// the host can route to; see egressPolicy). It is idempotent and repairs
+// rules a firewall reload removed or moved. Needs root.
 func (c *Client) EnsureRentalNetwork(ctx context.Context) error {
 	rn := c.rentalNet()
 	if err := c.ensureNetwork(ctx, rn); err != nil {
 		return err
 	}
 	for _, cmd := range iptablesCommands(ctx) {
-		if err := rn.ensureIsolation(ctx, cmd); err != nil {
+		if err := rn.ensureIsolation(ctx, cmd, c.policy(cmd)); err != nil {
 			return err
 		}
 	}
@@ -142,20 +199,21 @@ func iptOut(ctx context.Context, cmd string, args ...string) (string, error) {
 	return string(out), err
 }
 
-// jumpIsFirst reports whether the jump to the chain comes before every
-// INPUT rule but other SN27 isolation jumps (whose chains match only their
+// jumpIsFirst reports whether the rule "-A parent jump…" comes before
+// every rule of parent but other SN27 jumps (whose chains match only their
 // own bridges), so nothing can accept a rental's traffic first.
-func (rn rentalNet) jumpIsFirst(ctx context.Context, cmd string) (bool, error) {
-	out, err := iptOut(ctx, cmd, "-S", "INPUT")
+func jumpIsFirst(ctx context.Context, cmd, parent string, jump []string) (bool, error) {
+	out, err := iptOut(ctx, cmd, "-S", parent)
 	if err != nil {
 		return false, err
 	}
+	want := "-A " + parent + " " + strings.Join(jump, " ")
 	for _, line := range strings.Split(out, "\n") {
 		line = strings.TrimSpace(line)
 		switch {
-		case line == "-A INPUT -j "+rn.chain:
+		case line == want:
 			return true, nil
-		case strings.HasPrefix(line, "-A INPUT -j SN27-") && !strings.Contains(line[len("-A INPUT -j "):], " "):
+		case strings.HasPrefix(line, "-A ") && isSN27Jump(line):
 			// another isolation chain
 		case strings.HasPrefix(line, "-A "):
 			return false, nil
@@ -164,81 +222,144 @@ func (rn rentalNet) jumpIsFirst(ctx context.Context, cmd string) (bool, error) {
 	return false, nil
 }
 
-func (rn rentalNet) ensureIsolation(ctx context.Context, cmd string) error {
-	fail := func(err error) error { return fmt.Errorf("install rental isolation (%s): %w", cmd, err) }
-	if ipt(ctx, cmd, "-n", "-L", rn.chain) != nil {
-		if err := ipt(ctx, cmd, "-N", rn.chain); err != nil {
-			return fail(err)
+// isSN27Jump reports whether an iptables -S line is a plain jump to an
+// SN27 chain ("-A P -j SN27-X" or "-A P -i BRIDGE -j SN27-X").
+func isSN27Jump(line string) bool {
+	f := strings.Fields(line)
+	switch {
+	case len(f) == 4 && f[2] == "-j":
+		return strings.HasPrefix(f[3], "SN27-")
+	case len(f) == 6 && f[2] == "-i" && f[4] == "-j":
+		return strings.HasPrefix(f[5], "SN27-")
+	}
+	return false
+}
+
+// chainHas reports whether chain holds exactly rules (each present, no
+// others). Order is not read back: the chain is only ever built whole.
+func chainHas(ctx context.Context, cmd, chain string, rules [][]string) bool {
+	for _, r := range rules {
+		if ipt(ctx, cmd, append([]string{"-C", chain}, r...)...) != nil {
+			return false
 		}
 	}
-	complete := true
-	for _, r := range rn.rules() {
-		if ipt(ctx, cmd, append([]string{"-C", rn.chain}, r...)...) != nil {
-			complete = false
+	out, err := iptOut(ctx, cmd, "-S", chain)
+	if err != nil {
+		return false
+	}
+	n := 0
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "-A ") {
+			n++
 		}
 	}
-	if !complete {
+	return n == len(rules)
+}
+
+// ensureChain makes chain hold exactly rules, in order, and puts the jump
+// to it first in parent.
+func ensureChain(ctx context.Context, cmd, chain string, rules [][]string, parent string, jump []string) error {
+	if ipt(ctx, cmd, "-n", "-L", chain) != nil {
+		if err := ipt(ctx, cmd, "-N", chain); err != nil {
+			return err
+		}
+	}
+	if !chainHas(ctx, cmd, chain, rules) {
 		// Rebuild the chain so the rules are in order.
-		if err := ipt(ctx, cmd, "-F", rn.chain); err != nil {
-			return fail(err)
+		if err := ipt(ctx, cmd, "-F", chain); err != nil {
+			return err
 		}
-		for _, r := range rn.rules() {
-			if err := ipt(ctx, cmd, append([]string{"-A", rn.chain}, r...)...); err != nil {
-				return fail(err)
+		for _, r := range rules {
+			if err := ipt(ctx, cmd, append([]string{"-A", chain}, r...)...); err != nil {
+				return fmt.Errorf("%s -A %s %s: %w", cmd, chain, strings.Join(r, " "), err)
 			}
 		}
 	}
-	first, err := rn.jumpIsFirst(ctx, cmd)
+	first, err := jumpIsFirst(ctx, cmd, parent, jump)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	if !first {
 		// Not there, or behind rules that could accept a rental's traffic.
-		for ipt(ctx, cmd, "-C", "INPUT", "-j", rn.chain) == nil {
-			if err := ipt(ctx, cmd, "-D", "INPUT", "-j", rn.chain); err != nil {
-				return fail(err)
-			}
+		if err := deleteAll(ctx, cmd, parent, jump); err != nil {
+			return err
 		}
-		if err := ipt(ctx, cmd, "-I", "INPUT", "1", "-j", rn.chain); err != nil {
-			return fail(err)
-		}
-	}
-	if cmd == "iptables" && ipt(ctx, cmd, "-n", "-L", "DOCKER-USER") == nil {
-		if ipt(ctx, cmd, append([]string{"-C", "DOCKER-USER"}, rn.forwardRule()...)...) != nil {
-			if err := ipt(ctx, cmd, append([]string{"-I", "DOCKER-USER", "1"}, rn.forwardRule()...)...); err != nil {
-				return fail(err)
-			}
+		if err := ipt(ctx, cmd, append([]string{"-I", parent, "1"}, jump...)...); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// RemoveRentalIsolation removes the firewall rules and chain
+// deleteAll removes every copy of rule from chain (none is fine).
+func deleteAll(ctx context.Context, cmd, chain string, rule []string) error {
+	for ipt(ctx, cmd, append([]string{"-C", chain}, rule...)...) == nil {
+		if err := ipt(ctx, cmd, append([]string{"-D", chain}, rule...)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// policy is the egress policy of cmd's family on this host now.
+func (c *Client) policy(cmd string) egressPolicy {
+	c.mu.Lock()
+	allow := c.allow
+	c.mu.Unlock()
+	return newEgressPolicy(cmd == "ip6tables", allow, hostNameservers(), hostOnLink())
+}
+
+func (rn rentalNet) ensureIsolation(ctx context.Context, cmd string, pol egressPolicy) error {
+	fail := func(err error) error { return fmt.Errorf("install rental isolation (%s): %w", cmd, err) }
+	if err := ensureChain(ctx, cmd, rn.chain, rn.rules(), "INPUT", []string{"-j", rn.chain}); err != nil {
+		return fail(err)
+	}
+	parent := egressParent(ctx, cmd)
+	if err := ensureChain(ctx, cmd, rn.egress, pol.rules(), parent, rn.egressJump()); err != nil {
+		return fail(err)
+	}
+	if parent == "DOCKER-USER" {
+		// A jump left in FORWARD from a time without DOCKER-USER.
+		if err := deleteAll(ctx, cmd, "FORWARD", rn.egressJump()); err != nil {
+			return fail(err)
+		}
+		if err := deleteAll(ctx, cmd, parent, rn.legacyForwardRule()); err != nil {
+			return fail(err)
+		}
+	}
+	return nil
+}
+
+// RemoveRentalIsolation removes the firewall rules and chains
 // EnsureRentalNetwork installed, and RentalNetwork when no container is
 // on it.
 func (c *Client) RemoveRentalIsolation(ctx context.Context) error {
 	rn := c.rentalNet()
 	var errs []error
 	for _, cmd := range iptablesCommands(ctx) {
-		for ipt(ctx, cmd, "-C", "INPUT", "-j", rn.chain) == nil {
-			if err := ipt(ctx, cmd, "-D", "INPUT", "-j", rn.chain); err != nil {
+		for _, j := range []struct {
+			parent string
+			rule   []string
+		}{
+			{"INPUT", []string{"-j", rn.chain}},
+			{"DOCKER-USER", rn.egressJump()},
+			{"FORWARD", rn.egressJump()},
+			{"DOCKER-USER", rn.legacyForwardRule()},
+		} {
+			if ipt(ctx, cmd, "-n", "-L", j.parent) != nil {
+				continue
+			}
+			if err := deleteAll(ctx, cmd, j.parent, j.rule); err != nil {
 				errs = append(errs, fmt.Errorf("remove rental isolation: %w", err))
-				break
 			}
 		}
-		if cmd == "iptables" {
-			for ipt(ctx, cmd, append([]string{"-C", "DOCKER-USER"}, rn.forwardRule()...)...) == nil {
-				if err := ipt(ctx, cmd, append([]string{"-D", "DOCKER-USER"}, rn.forwardRule()...)...); err != nil {
+		for _, chain := range []string{rn.chain, rn.egress} {
+			if ipt(ctx, cmd, "-n", "-L", chain) == nil {
+				if err := ipt(ctx, cmd, "-F", chain); err != nil {
 					errs = append(errs, fmt.Errorf("remove rental isolation: %w", err))
-					break
+				} else if err := ipt(ctx, cmd, "-X", chain); err != nil {
+					errs = append(errs, fmt.Errorf("remove rental isolation: %w", err))
 				}
-			}
-		}
-		if ipt(ctx, cmd, "-n", "-L", rn.chain) == nil {
-			if err := ipt(ctx, cmd, "-F", rn.chain); err != nil {
-				errs = append(errs, fmt.Errorf("remove rental isolation: %w", err))
-			} else if err := ipt(ctx, cmd, "-X", rn.chain); err != nil {
-				errs = append(errs, fmt.Errorf("remove rental isolation: %w", err))
 			}
 		}
 	}
@@ -271,17 +392,24 @@ func (c *Client) CheckIsolation(ctx context.Context) error {
 	}
 	var missing []string
 	for _, cmd := range iptablesCommands(ctx) {
-		first, err := rn.jumpIsFirst(ctx, cmd) // fails without root
+		first, err := jumpIsFirst(ctx, cmd, "INPUT", []string{"-j", rn.chain}) // fails without root
 		if err != nil {
 			return fmt.Errorf("check rental isolation: %w", err)
 		}
 		if !first {
 			missing = append(missing, fmt.Sprintf("%s INPUT's first rule -j %s", cmd, rn.chain))
 		}
-		for _, r := range rn.rules() {
-			if ipt(ctx, cmd, append([]string{"-C", rn.chain}, r...)...) != nil {
-				missing = append(missing, fmt.Sprintf("%s rule %q in %s", cmd, strings.Join(r, " "), rn.chain))
-			}
+		if !chainHas(ctx, cmd, rn.chain, rn.rules()) {
+			missing = append(missing, fmt.Sprintf("%s rules of %s (host addresses)", cmd, rn.chain))
+		}
+		parent := egressParent(ctx, cmd)
+		if first, err := jumpIsFirst(ctx, cmd, parent, rn.egressJump()); err != nil {
+			return fmt.Errorf("check rental isolation: %w", err)
+		} else if !first {
+			missing = append(missing, fmt.Sprintf("%s %s's first rule %s", cmd, parent, strings.Join(rn.egressJump(), " ")))
+		}
+		if !chainHas(ctx, cmd, rn.egress, c.policy(cmd).rules()) {
+			missing = append(missing, fmt.Sprintf("%s rules of %s (LAN, metadata and private ranges)", cmd, rn.egress))
 		}
 	}
 	if len(missing) > 0 {

@@ -40,6 +40,12 @@ type SpecsReader interface {
 	Read(ctx context.Context) (hwspec.Report, error)
 }
 
+// watcher is an Allocator that keeps watch over its rentals while the
+// miner runs (allocation.Manager.Watch).
+type watcher interface {
+	Watch(ctx context.Context)
+}
+
 // Allocator serves Allocate requests (the allocation component).
 type Allocator interface {
 	Allocate(ctx context.Context, caller keys.Hotkey, req *protocol.Allocate) error
@@ -212,6 +218,14 @@ func (mn *Miner) Run(ctx context.Context) error {
 		defer wg.Done()
 		mn.refreshLoop(ctx)
 	}()
+	if w, ok := mn.deps.Allocator.(watcher); ok {
+		// Rentals' promises: firewall rules repaired, disk limits watched.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.Watch(ctx)
+		}()
+	}
 	if c, ok := mn.deps.Solver.(calibrator); ok {
 		// In the background: the miner answers at once, with the solver's
 		// defaults until the measurement is done.

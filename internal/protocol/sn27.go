@@ -273,4 +273,13 @@ type AllocationCheck struct {
 	State    string `json:"state,omitempty"`    // running, paused, restarting, exited, ... ("" not said)
 	Deadline string `json:"deadline,omitempty"` // RFC 3339 ("" not said)
 	Message  string `json:"message,omitempty"`
+	// Reason says why the miner stopped the container ("disk_quota": its
+	// root filesystem reached its limit; a restart gives the renter time
+	// to free space). "" when it did not.
+	Reason string `json:"reason,omitempty"`
+	// DiskUsed is what the rental wrote to its root filesystem (bytes, at
+	// the miner's last look; 0 not measured), DiskLimit that filesystem's
+	// limit (0 none).
+	DiskUsed  int64 `json:"disk_used,omitempty"`
+	DiskLimit int64 `json:"disk_limit,omitempty"`
 }
