@@ -41,7 +41,7 @@ type Docker interface {
 	EnsureRentalNetwork(ctx context.Context) error
 	RemoveOrphans(ctx context.Context, keep string) ([]string, error)
 	RemountDisks(ctx context.Context) ([]string, error)
-	Stop(ctx context.Context, id string) error
+	Stop(ctx context.Context, id string, grace time.Duration) error
 	WritableBytes(ctx context.Context, id string) (int64, error)
 	Space(ctx context.Context) (docker.Space, error)
 	CheckIsolation(ctx context.Context) error

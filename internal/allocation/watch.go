@@ -136,7 +136,8 @@ func (m *Manager) stopForDiskLocked(ctx context.Context, used int64) bool {
 		"container", rec.Name, "used", used, "limit", rec.RootLimit)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	if err := m.docker.Stop(sctx, rec.ContainerID); err != nil {
+	// A short grace: the renter's writes go on until the processes end.
+	if err := m.docker.Stop(sctx, rec.ContainerID, time.Second); err != nil {
 		m.log.Error("stop the rental over its disk limit", "container", rec.Name, "err", err)
 		return true // near: tried again soon
 	}
@@ -166,6 +167,10 @@ func (m *Manager) restartLocked(ctx context.Context, id string) error {
 	}
 	if err := m.docker.Restart(ctx, id); err != nil {
 		return err
+	}
+	// Ready means ready here too: the answer comes once sshd answers.
+	if err := waitSSH(ctx, rec.SSHPort, m.cfg.ReadyTimeout); err != nil {
+		m.log.Warn("restarted rental's sshd is not answering yet", "container", rec.Name, "err", err)
 	}
 	if rec.Stopped == "" {
 		return nil

@@ -566,10 +566,11 @@ func (c *Client) Remove(ctx context.Context, id string) error {
 	return errors.Join(errs...)
 }
 
-// Stop stops the container (10 s grace), keeping it, its writable layer
-// and its volumes; the restart policy does not start it again.
-func (c *Client) Stop(ctx context.Context, id string) error {
-	timeout := 10
+// Stop stops the container, killing what still runs after grace (whole
+// seconds, at least 1), and keeps it, its writable layer and its volumes;
+// the restart policy does not start it again.
+func (c *Client) Stop(ctx context.Context, id string, grace time.Duration) error {
+	timeout := max(int(grace/time.Second), 1)
 	return wrap("stop container "+id, c.api.ContainerStop(ctx, id, container.StopOptions{Timeout: &timeout}))
 }
 

@@ -154,7 +154,7 @@ func TestContainerLifecycle(t *testing.T) {
 	labels := map[string]string{"io.sn27.test": "lifecycle", "io.sn27.run": run}
 	spec := ContainerSpec{
 		Name: name, Image: testImage, Labels: labels,
-		Resources:     Resources{CPUs: 1, MemoryBytes: 256 << 20, PidsLimit: 256, ShmBytes: 32 << 20, DiskBytes: 1 << 30},
+		Resources:     Resources{CPUs: 1, MemoryBytes: 256 << 20, PidsLimit: 256, ShmBytes: 32 << 20, DiskBytes: 1 << 30, RootBytes: 1 << 30},
 		SSHHostPort:   port,
 		Volume:        name + "-data",
 		AuthorizedKey: pub1,
@@ -165,11 +165,16 @@ func TestContainerLifecycle(t *testing.T) {
 	}
 	removeLater(t, c, id)
 	t.Logf("warnings: %q", warnings)
-	if !containsSubstring(warnings, "disk limit") {
+	if !containsSubstring(warnings, "root filesystem limit") {
 		in, _ := c.api.Info(ctx)
 		if ok, _ := storageOptSupported(in); !ok {
-			t.Errorf("warnings %q do not mention the disk limit the %s driver cannot apply", warnings, in.Driver)
+			t.Errorf("warnings %q do not mention the root filesystem limit the %s driver cannot enforce", warnings, in.Driver)
 		}
+	}
+	if in, err := c.api.ContainerInspect(ctx, id); err != nil {
+		t.Fatal(err)
+	} else if in.Config.Labels[RootLimitLabel] != strconv.Itoa(1<<30) || in.HostConfig.LogConfig.Config["max-size"] == "" {
+		t.Errorf("labels %v log config %+v; want the root limit labelled and the log bounded", in.Config.Labels, in.HostConfig.LogConfig)
 	}
 
 	if got := sshWait(t, key1, port, "nproc"); got != "1" {
