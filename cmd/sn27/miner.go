@@ -218,19 +218,23 @@ object keyed by flag name), else defaults.`,
 
 func newMinerDoctorCmd() *cobra.Command {
 	var (
-		image    = docker.DefaultImage
-		sshPort  = 4444
-		hashcatP = "hashcat"
-		dataDir  = "~/.sn27/miner"
+		image     = docker.DefaultImage
+		sshPort   = 4444
+		hashcatP  = "hashcat"
+		dataDir   = "~/.sn27/miner"
+		allowCIDR []string
+		lxcfs     = docker.DefaultLXCFSDir
 	)
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check what validators and renters need of this machine",
 		Long: `Check docker, the allocation image, how a rental's disk is limited (an ext4 image for /data,
-tried in --miner.data_dir/volumes; storage-opt size for the root filesystem), the rental network's
-isolation from the host (network sn27-rentals, iptables chain SN27-ISOLATION), the NVIDIA container
-runtime (when GPUs exist), the SSH port for allocations, hashcat and free disk space. Prints PASS/FAIL
-with a fix for each, and exits 1 when anything fails.`,
+tried in --miner.data_dir/volumes; storage-opt size for the root filesystem, else the miner's watch),
+the storage engine, the rental network's isolation from the host and its LAN (network sn27-rentals,
+iptables chains SN27-ISOLATION and SN27-EGRESS; give the miner's --miner.rental.allow-cidr), whether
+rentals see their own limits (LXCFS), the NVIDIA container runtime (when GPUs exist), the SSH port for
+allocations, hashcat and free disk space. Prints PASS/FAIL with a fix for each, and exits 1 when
+anything fails.`,
 		Example: `  sn27 miner doctor
   sn27 miner doctor --ssh.port 4444 --allocation.image sn27/allocation:bookworm`,
 		Args: cobra.NoArgs,
@@ -247,6 +251,12 @@ with a fix for each, and exits 1 when anything fails.`,
 			} else {
 				defer c.Close()
 				c.SetDiskDir(filepath.Join(dir, "volumes")) // as the miner does
+				allow, err := docker.ParseAllowCIDRs(allowCIDR)
+				if err != nil {
+					return withCode(exitBadInput, fmt.Errorf("--miner.rental.allow-cidr: %w", err))
+				}
+				c.SetAllowCIDRs(allow)
+				c.SetLXCFS(lxcfs)
 				dc.Docker, dc.Rentals = c, c
 			}
 			failed := 0
@@ -272,5 +282,7 @@ with a fix for each, and exits 1 when anything fails.`,
 	f.IntVar(&sshPort, "ssh.port", sshPort, "SSH port of allocations")
 	f.StringVar(&hashcatP, "miner.hashcat.path", hashcatP, "hashcat binary")
 	f.StringVar(&dataDir, "miner.data_dir", dataDir, "miner state directory")
+	f.StringSliceVar(&allowCIDR, "miner.rental.allow-cidr", nil, "the miner's --miner.rental.allow-cidr, so its rules are checked as it installs them")
+	f.StringVar(&lxcfs, "allocation.lxcfs", lxcfs, "the miner's --allocation.lxcfs")
 	return cmd
 }

@@ -408,21 +408,26 @@ type DiskLimitReport struct {
 	DataDetail string
 	// RootFS: the storage driver limits the container's root filesystem
 	// (storage-opt size); checked by creating a container with one.
+	// Without it the miner watches the writable layer (SizeRw) and stops
+	// a rental at its limit (disk_quota).
 	RootFS       bool
 	RootFSDetail string
+	// Driver and Backing name the storage engine (overlay2 on extfs, ...).
+	Driver, Backing string
 }
 
 // Method names the limits that apply, "none" when neither does.
 func (r DiskLimitReport) Method() string {
+	const watch = "root filesystem watched (writable layer measured, the rental stopped at its limit: disk_quota)"
 	switch {
 	case r.Data && r.RootFS:
 		return "loop ext4 volume for /data; storage-opt size for the root filesystem"
 	case r.Data:
-		return "loop ext4 volume for /data (root filesystem not limited)"
+		return "loop ext4 volume for /data; " + watch
 	case r.RootFS:
 		return "storage-opt size for the root filesystem (/data not limited)"
 	}
-	return "none"
+	return "/data not limited; " + watch
 }
 
 // DiskLimit finds out which disk limits Create can apply here, by trying
@@ -430,6 +435,14 @@ func (r DiskLimitReport) Method() string {
 // container created (never started) from DefaultImage with a root size.
 func (c *Client) DiskLimit(ctx context.Context) DiskLimitReport {
 	var r DiskLimitReport
+	if info, err := c.api.Info(ctx); err == nil {
+		r.Driver = info.Driver
+		for _, kv := range info.DriverStatus {
+			if kv[0] == "Backing Filesystem" {
+				r.Backing = kv[1]
+			}
+		}
+	}
 	r.Data, r.DataDetail = c.probeDataDisk(ctx)
 	r.RootFS, r.RootFSDetail = c.probeRootSize(ctx)
 	return r

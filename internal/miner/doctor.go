@@ -40,6 +40,8 @@ type RentalProbe interface {
 	// CheckIsolation reports what is missing of the rental network and
 	// its firewall rules.
 	CheckIsolation(ctx context.Context) error
+	// LXCFS is the LXCFS mount rentals get /proc files from ("" none).
+	LXCFS() string
 }
 
 // DoctorConfig says what to check.
@@ -154,10 +156,14 @@ func rentalChecks(ctx context.Context, p RentalProbe) []Check {
 	dctx, cancel := context.WithTimeout(ctx, time.Minute)
 	r := p.DiskLimit(dctx)
 	cancel()
+	engine := r.Driver
+	if r.Backing != "" {
+		engine += " on " + r.Backing
+	}
 	disk := Check{
 		Name:   "rental disk limit",
 		OK:     r.Data || r.RootFS,
-		Detail: fmt.Sprintf("%s (/data: %s; root filesystem: %s)", r.Method(), r.DataDetail, r.RootFSDetail),
+		Detail: fmt.Sprintf("storage engine %s: %s (/data: %s; root filesystem: %s)", engine, r.Method(), r.DataDetail, r.RootFSDetail),
 	}
 	if !disk.OK {
 		disk.Fix = "run the miner as root with mkfs.ext4 (apt-get install e2fsprogs) and loop devices (modprobe loop), " +
@@ -169,7 +175,8 @@ func rentalChecks(ctx context.Context, p RentalProbe) []Check {
 	isolation := Check{
 		Name:   "rental network isolation",
 		OK:     err == nil,
-		Detail: errText(err, fmt.Sprintf("network %s and the %s iptables rules keep rentals off the host", docker.RentalNetwork, docker.IsolationChain)),
+		Detail: errText(err, fmt.Sprintf("network %s; iptables chains %s (the host's own addresses) and %s (LAN, cloud metadata, private, CGNAT, link-local, multicast: "+
+			"rentals reach only the internet, and what --miner.rental.allow-cidr opens)", docker.RentalNetwork, docker.IsolationChain, docker.EgressChain)),
 	}
 	switch {
 	case errors.Is(err, docker.ErrNotIsolated):
@@ -177,7 +184,14 @@ func rentalChecks(ctx context.Context, p RentalProbe) []Check {
 	case err != nil:
 		isolation.Fix = "run as root with iptables installed (apt-get install iptables); sn27 miner installs the rules at start"
 	}
-	return []Check{disk, isolation}
+	view := Check{Name: "rental view (lxcfs)", OK: true}
+	if dir := p.LXCFS(); dir != "" {
+		view.Detail = "on: free, top and /proc/meminfo, /proc/cpuinfo in rentals show their own limits (LXCFS at " + dir + ")"
+	} else {
+		view.Detail = "off: nproc shows a rental's CPUs, but free and /proc/meminfo show the host's memory and df / the host's disk"
+		view.Fix = "optional: apt-get install lxcfs (and keep it running) so rentals see their limits; the miner uses it when it runs"
+	}
+	return []Check{disk, isolation, view}
 }
 
 func errText(err error, ok string) string {
