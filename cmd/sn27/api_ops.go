@@ -55,7 +55,7 @@ func apiErr(err error) error {
 		return fmt.Errorf("%w: %w", api.ErrNoMatch, err)
 	case errors.Is(err, renter.ErrNotAllocated):
 		return fmt.Errorf("%w: %w", api.ErrNotAllocated, err)
-	case errors.Is(err, renter.ErrRefused):
+	case errors.Is(err, renter.ErrRefused), errors.Is(err, renter.ErrBusy):
 		return fmt.Errorf("%w: %w", api.ErrRefused, err)
 	}
 	return err
@@ -124,7 +124,7 @@ func (o renterOps) Check(ctx context.Context, hotkey string) (api.MinerStatus, e
 		// no evidence either way.
 		return api.MinerStatus{}, fmt.Errorf("miner %s answers false without saying whether the rental is paused or gone", hotkey)
 	}
-	return api.MinerStatus{Held: st.Held, State: st.State, Deadline: st.Deadline}, apiErr(err)
+	return api.MinerStatus{Held: st.Held, State: st.State, Deadline: st.Deadline, Reason: st.Reason, DiskUsed: st.DiskUsed, DiskLimit: st.DiskLimit}, apiErr(err)
 }
 
 func (o renterOps) Forget(ctx context.Context, hotkey, reason string) error {

@@ -125,7 +125,7 @@ deallocate, and keep penalised miners out of allocation.`,
 	}
 	cmd.AddCommand(newRenterListResourcesCmd(), newRenterAllocateCmd(), newRenterAllocateHotkeyCmd(), newRenterDeallocateCmd(),
 		newRenterListAllocationsCmd(), newRenterActionCmd("restart"), newRenterActionCmd("pause"), newRenterActionCmd("unpause"),
-		newRenterExchangeKeyCmd(), newRenterPenalizeCmd(), newRenterDepenalizeCmd(), newRenterListPenalizedCmd())
+		newRenterExchangeKeyCmd(), newRenterPenalizeCmd(), newRenterDepenalizeCmd(), newRenterListPenalizedCmd(), newRenterStatusCmd())
 	return cmd
 }
 
@@ -304,7 +304,8 @@ func renterError(err error) error {
 	switch {
 	case errors.Is(err, renter.ErrInvalid), errors.Is(err, renter.ErrUnknownHotkey):
 		return withCode(exitBadInput, err)
-	case errors.Is(err, renter.ErrNoMatch), errors.Is(err, renter.ErrNotAllocated), errors.Is(err, renter.ErrAlreadyAllocated):
+	case errors.Is(err, renter.ErrNoMatch), errors.Is(err, renter.ErrNotAllocated), errors.Is(err, renter.ErrAlreadyAllocated),
+		errors.Is(err, renter.ErrBusy):
 		return withCode(exitFailed, err)
 	}
 	return err

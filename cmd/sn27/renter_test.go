@@ -214,6 +214,13 @@ func TestRenterEndToEnd(t *testing.T) {
 	if _, out, _ := cli("list-allocations"); !strings.Contains(out, string(eve.Hotkey())) || !strings.Contains(out, "root@127.0.0.1:"+strconv.Itoa(sshPort)) {
 		t.Errorf("list-allocations:\n%s", out)
 	}
+	if code, out, stderr := cli("status", string(eve.Hotkey()), "--json"); code != 0 || !strings.Contains(out, `"held": true`) ||
+		!strings.Contains(out, `"state": "running"`) || !strings.Contains(out, `"disk_limit_bytes": `) {
+		t.Errorf("status: exit %d: %s%s; want held, running, with the root filesystem's limit", code, out, stderr)
+	}
+	if code, out, _ := cli("status", string(eve.Hotkey())); code != 0 || !strings.Contains(out, "state:    running") || !strings.Contains(out, "root filesystem: ") {
+		t.Errorf("status: exit %d:\n%s", code, out)
+	}
 	if rs := resources(); len(rs) != 1 || !rs[0].Allocated {
 		t.Errorf("resources after allocate = %+v", rs)
 	}

@@ -59,6 +59,12 @@ type Status struct {
 	Held     bool      // it still holds an allocation of the renter key
 	State    string    // the container's state ("none" when not held); "" when the miner does not say
 	Deadline time.Time // zero when the miner does not say
+	// Reason says why the miner stopped the container ("disk_quota"), ""
+	// when it did not; DiskUsed and DiskLimit are its root filesystem's
+	// use and limit in bytes (0: not said).
+	Reason    string
+	DiskUsed  int64
+	DiskLimit int64
 }
 
 // Lost reports whether the answer proves the rental is gone. SN27's Python
@@ -102,9 +108,16 @@ func ParseCheck(out json.RawMessage) (Status, error) {
 	if err := json.Unmarshal(out, &a); err != nil {
 		return Status{}, fmt.Errorf("answer %.200s: %w", out, err)
 	}
-	st := Status{Held: a.Status, State: a.State}
+	st := Status{Held: a.Status, State: a.State, Reason: a.Reason}
 	if len(st.State) > 32 {
 		st.State = st.State[:32]
+	}
+	if len(st.Reason) > 32 {
+		st.Reason = st.Reason[:32]
+	}
+	const maxBytes = 1 << 60 // far beyond any disk: a bigger figure is nonsense
+	if a.DiskUsed >= 0 && a.DiskUsed <= maxBytes && a.DiskLimit > 0 && a.DiskLimit <= maxBytes {
+		st.DiskUsed, st.DiskLimit = a.DiskUsed, a.DiskLimit
 	}
 	if a.Deadline != "" {
 		if d, err := time.Parse(time.RFC3339Nano, a.Deadline); err == nil {

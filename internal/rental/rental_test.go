@@ -106,6 +106,9 @@ func TestParseCheck(t *testing.T) {
 		{`{"status":false,"state":"none"}`, Status{State: "none"}, false},
 		{`{"status":true,"state":"paused","deadline":"2026-01-01T01:00:00.5Z"}`, Status{Held: true, State: "paused", Deadline: time.Date(2026, 1, 1, 1, 0, 0, 5e8, time.UTC)}, false},
 		{`{"status":true,"deadline":"soon"}`, Status{Held: true}, false},
+		{`{"status":true,"state":"exited","reason":"disk_quota","disk_used":220,"disk_limit":200}`, Status{Held: true, State: "exited", Reason: "disk_quota", DiskUsed: 220, DiskLimit: 200}, false},
+		{`{"status":true,"disk_used":-5,"disk_limit":200}`, Status{Held: true}, false},
+		{`{"status":true,"disk_used":5,"disk_limit":9223372036854775807}`, Status{Held: true}, false},
 		{`{"status":"yes"}`, Status{}, true},
 		{`[`, Status{}, true},
 	} {
@@ -117,13 +120,17 @@ func TestParseCheck(t *testing.T) {
 }
 
 func FuzzParseCheck(f *testing.F) {
-	for _, s := range []string{`{"status":true,"state":"running","deadline":"2026-01-01T00:00:00Z"}`, `{}`, `null`, `{"status":1}`} {
+	for _, s := range []string{`{"status":true,"state":"running","deadline":"2026-01-01T00:00:00Z"}`, `{}`, `null`, `{"status":1}`,
+		`{"status":true,"state":"exited","reason":"disk_quota","disk_used":220,"disk_limit":200}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		st, err := ParseCheck(b)
-		if err == nil && len(st.State) > 32 {
-			t.Fatalf("state %q longer than 32 bytes", st.State)
+		if err == nil && (len(st.State) > 32 || len(st.Reason) > 32) {
+			t.Fatalf("state %q or reason %q longer than 32 bytes", st.State, st.Reason)
+		}
+		if err == nil && (st.DiskUsed < 0 || st.DiskLimit < 0 || (st.DiskUsed > 0 && st.DiskLimit == 0)) {
+			t.Fatalf("disk figures %d / %d", st.DiskUsed, st.DiskLimit)
 		}
 	})
 }

@@ -179,15 +179,21 @@ func (s *Server) checkMinerStatus(ctx context.Context, body []byte) reply {
 }
 
 // probeStatus is "online" when a's SSH port answers; otherwise "paused" when
-// the miner says the container is paused, else "offline".
+// the miner says the container is paused, "stopped" when it says it
+// stopped it (disk_quota), else "offline".
 func (s *Server) probeStatus(ctx context.Context, a AllocationInfo) string {
 	if probeSSH(ctx, a.Host, a.Port, probeTimeout) == nil {
 		return statusOnline
 	}
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	if ms, err := s.ops.Check(ctx, a.Hotkey); err == nil && ms.Held && ms.State == "paused" {
-		return statusPaused
+	if ms, err := s.ops.Check(ctx, a.Hotkey); err == nil && ms.Held {
+		switch {
+		case ms.State == "paused":
+			return statusPaused
+		case ms.Reason != "":
+			return statusStopped
+		}
 	}
 	return statusOffline
 }

@@ -28,7 +28,11 @@ const (
 	statusOnline  = "online"
 	statusOffline = "offline"
 	statusPaused  = "paused"
+	statusStopped = "stopped" // the miner stopped the container (disk_quota): kept, a restart starts it
 )
+
+// diskWarnShare of a rental's root limit is where allocation.disk is sent.
+const diskWarnShare = 0.9
 
 // monitor is the health loop. Every interval it lists the allocations. One
 // past its deadline is forgotten (Ops.Forget, "expired") without a probe.
@@ -36,6 +40,8 @@ const (
 // at the same time, and the first rule that applies decides:
 //
 //   - the miner says it does not hold it: forgotten ("miner_lost");
+//   - the miner says it stopped it (reason disk_quota): "stopped", failures
+//     reset (health never ends it; the renter restarts it);
 //   - the probe answers: "online", failures reset;
 //   - the miner says it is paused: "paused", failures reset (health never
 //     ends a paused rental);
@@ -64,6 +70,8 @@ type probeState struct {
 	status   string // online, offline, paused, unknown
 	reported string // the status of the last allocation.status event
 	failures int
+	reason   string    // why the miner stopped it ("" running)
+	diskWarn bool      // the last check said the root filesystem was at 90 %+
 	seen     time.Time // when the list that last held it was read
 	set      time.Time // when a route last set the status; older observations are dropped
 }
@@ -175,6 +183,9 @@ func judge(st *probeState, obs observation, maxFailures int) verdict {
 	switch {
 	case obs.checkErr == nil && !obs.miner.Held:
 		return lost
+	case obs.checkErr == nil && obs.miner.Reason != "" && obs.probe != nil:
+		st.status, st.failures, st.reason = statusStopped, 0, obs.miner.Reason
+		return keep
 	case obs.probe == nil:
 		st.status, st.failures = statusOnline, 0
 	case obs.checkErr == nil && obs.miner.State == "paused":
@@ -240,6 +251,7 @@ func (m *monitor) tick(ctx context.Context) {
 	}
 
 	var statusEvents []statusData
+	var diskEvents []diskData
 	var minerLost, toEnd, vanished []string
 	m.mu.Lock()
 	for i, a := range live {
@@ -273,10 +285,21 @@ func (m *monitor) tick(ctx context.Context) {
 			s.log.Debug("health: probe failed", "hotkey", a.Hotkey, "status", st.status, "miner_state", o.miner.State,
 				"failures", st.failures, "err", o.probe, "check_err", o.checkErr)
 		}
+		if st.status != statusStopped {
+			st.reason = ""
+		}
 		if st.status != st.reported {
 			statusEvents = append(statusEvents, statusData{Hotkey: a.Hotkey, Host: a.Host, Port: a.Port,
-				Status: st.status, Previous: st.reported, ConsecutiveFailures: st.failures})
+				Status: st.status, Previous: st.reported, ConsecutiveFailures: st.failures, Reason: st.reason})
 			st.reported = st.status
+		}
+		if o.checkErr == nil && o.miner.DiskLimit > 0 {
+			warn := float64(o.miner.DiskUsed) >= diskWarnShare*float64(o.miner.DiskLimit)
+			if warn && !st.diskWarn {
+				diskEvents = append(diskEvents, diskData{Hotkey: a.Hotkey, Host: a.Host, Port: a.Port,
+					UsedBytes: o.miner.DiskUsed, LimitBytes: o.miner.DiskLimit})
+			}
+			st.diskWarn = warn
 		}
 	}
 	for hk, st := range m.state {
@@ -295,6 +318,9 @@ func (m *monitor) tick(ctx context.Context) {
 
 	for _, ev := range statusEvents {
 		s.emit(ctx, EventStatus, ev)
+	}
+	for _, ev := range diskEvents {
+		s.emit(ctx, EventDisk, ev)
 	}
 	for _, hk := range vanished {
 		s.emit(ctx, EventEnded, endedData{Hotkey: hk, Reason: m.endedReason(ctx, hk, "ended")})

@@ -112,7 +112,7 @@ func outboxEvents(t *testing.T, e *env) []string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	r, err := db.Query(`SELECT event, json_extract(body, '$.data.hotkey'), COALESCE(json_extract(body, '$.data.reason'), json_extract(body, '$.data.status')) FROM outbox ORDER BY id`)
+	r, err := db.Query(`SELECT event, json_extract(body, '$.data.hotkey'), COALESCE(json_extract(body, '$.data.reason'), json_extract(body, '$.data.status'), json_extract(body, '$.data.used_bytes')) FROM outbox ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,6 +165,7 @@ func TestJudge(t *testing.T) {
 		{"last failure", 2, observation{probe: down, miner: running}, unhealthy, statusOffline, 3},
 		{"restarting", 2, observation{probe: down, miner: MinerStatus{Held: true, State: "restarting"}}, keep, statusOffline, 2},
 		{"exited", 2, observation{probe: down, miner: MinerStatus{Held: true, State: "exited"}}, keep, statusOffline, 2},
+		{"stopped for disk_quota", 2, observation{probe: down, miner: MinerStatus{Held: true, State: "exited", Reason: "disk_quota"}}, keep, statusStopped, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -200,6 +201,12 @@ func TestHealthRules(t *testing.T) {
 			deallocated: true, status: "unknown", events: []string{"allocation.status hk1 offline", "allocation.ended hk1 unhealthy"}},
 		{name: "python miner with its port down is ended", miner: MinerStatus{Held: true}, wait: "deallocate",
 			deallocated: true, status: "unknown", events: []string{"allocation.status hk1 offline", "allocation.ended hk1 unhealthy"}},
+		{name: "stopped for disk_quota is never ended", miner: MinerStatus{Held: true, State: "exited", Reason: "disk_quota", DiskUsed: 210, DiskLimit: 200},
+			wait: "ticks", status: "stopped", events: []string{"allocation.status hk1 disk_quota", "allocation.disk hk1 210"}},
+		{name: "near the disk limit: one warning", live: true, miner: MinerStatus{Held: true, State: "running", DiskUsed: 95, DiskLimit: 100},
+			wait: "ticks", status: "online", events: []string{"allocation.status hk1 online", "allocation.disk hk1 95"}},
+		{name: "under 90 %: no warning", live: true, miner: MinerStatus{Held: true, State: "running", DiskUsed: 89, DiskLimit: 100},
+			wait: "ticks", status: "online", events: []string{"allocation.status hk1 online"}},
 		{name: "miner lost", live: true, miner: MinerStatus{}, wait: "forget", forgotten: []string{hk1 + " miner_lost"},
 			status: "unknown", events: []string{"allocation.ended hk1 miner_lost"}},
 		{name: "expired", live: true, expired: true, miner: MinerStatus{Held: true, State: "running"}, wait: "forget",

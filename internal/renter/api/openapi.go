@@ -35,10 +35,10 @@ var (
 	deallocateSchema = object(nil, obj{"hotkey": str, "deallocated": boolean})
 	actionSchema     = object(nil, obj{"hotkey": str, "action": obj{"type": "string", "enum": []string{"restart", "pause", "unpause", "exchange_key"}}, "ok": boolean})
 	statusSchema     = object(nil, obj{"miners": obj{"type": "array", "items": object(nil, obj{"hotkey": str,
-		"status": obj{"type": "string", "enum": []string{"online", "offline", "paused", "not_allocated"}}})}})
+		"status": obj{"type": "string", "enum": []string{"online", "offline", "paused", "stopped", "not_allocated"}}})}})
 	allocationsSchema = object(nil, obj{"allocations": obj{"type": "array", "items": object(nil, obj{"hotkey": str, "host": str,
 		"port": integer, "created": dateTime, "deadline": dateTime,
-		"status": obj{"type": "string", "enum": []string{"online", "offline", "paused", "unknown"}}})}})
+		"status": obj{"type": "string", "enum": []string{"online", "offline", "paused", "stopped", "unknown"}}})}})
 	resourcesSchema = object(nil, obj{"resources": obj{"type": "array", "items": object(nil, obj{"hotkey": str, "gpu_name": str,
 		"gpu_memory_gb": number, "gpu_count": integer, "vcpus": integer, "ram_gb": number, "disk_gb": number, "allocated": boolean})}})
 	gpuCountSchema = object(nil, obj{"gpu_count": integer})

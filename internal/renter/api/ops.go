@@ -57,6 +57,12 @@ type MinerStatus struct {
 	// Deadline is the end of the rental as the miner sees it; zero when the
 	// miner does not say.
 	Deadline time.Time
+	// Reason says why the miner stopped the container ("disk_quota": its
+	// root filesystem reached its limit); "" when it did not.
+	Reason string
+	// DiskUsed and DiskLimit are the root filesystem's use and limit in
+	// bytes, 0 when the miner does not say.
+	DiskUsed, DiskLimit int64
 }
 
 // Resource is one miner's hardware as the renter sees it.

@@ -370,7 +370,7 @@ type allocationItem struct {
 	Port     int       `json:"port"`
 	Created  time.Time `json:"created"`
 	Deadline time.Time `json:"deadline"`
-	Status   string    `json:"status"` // online, offline, paused, unknown (health loop)
+	Status   string    `json:"status"` // online, offline, paused, stopped, unknown (health loop)
 }
 
 type allocationsResponse struct {

@@ -25,6 +25,9 @@ import (
 const (
 	EventEnded  = "allocation.ended"
 	EventStatus = "allocation.status"
+	// EventDisk: the rental's root filesystem passed 90 % of its limit
+	// (the miner stops it at 100 %, reason disk_quota).
+	EventDisk = "allocation.disk"
 )
 
 // Event is the JSON body of a webhook delivery.
@@ -50,9 +53,19 @@ type statusData struct {
 	Hotkey              string `json:"hotkey"`
 	Host                string `json:"host"`
 	Port                int    `json:"port"`
-	Status              string `json:"status"`   // online, offline, paused
-	Previous            string `json:"previous"` // unknown, online, offline, paused
+	Status              string `json:"status"`   // online, offline, paused, stopped
+	Previous            string `json:"previous"` // unknown, online, offline, paused, stopped
 	ConsecutiveFailures int    `json:"consecutive_failures"`
+	Reason              string `json:"reason,omitempty"` // stopped: why the miner stopped it (disk_quota)
+}
+
+// diskData is the data of allocation.disk.
+type diskData struct {
+	Hotkey     string `json:"hotkey"`
+	Host       string `json:"host"`
+	Port       int    `json:"port"`
+	UsedBytes  int64  `json:"used_bytes"`
+	LimitBytes int64  `json:"limit_bytes"`
 }
 
 // Sign returns the X-SN27-Signature value of body: "sha256=" and the hex
