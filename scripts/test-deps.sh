@@ -17,9 +17,11 @@ set -euo pipefail
 #   debootstrap               builds the allocation image's Debian rootfs (internal/docker)
 #   chromium                  headless browser test of the dashboard (chromedp)
 #   fonts-dejavu-core         a font for chromium to render the dashboard with
+#   lxcfs                     /proc files that show a rental its own limits (free, meminfo)
+#   iptables, iproute2        the rental network's firewall rules; the LAN host test's netns and veth
 #   nodejs (>= 20), npm       polkadot.js and chopsticks (../shared/localchain); Debian 12's
 #                             nodejs is 18, so a machine without Node 20 gets a clear error
-packages=(hashcat pocl-opencl-icd ocl-icd-libopencl1 python3 python3-nacl python3-cryptography docker.io openssh-client debootstrap chromium fonts-dejavu-core)
+packages=(hashcat pocl-opencl-icd ocl-icd-libopencl1 python3 python3-nacl python3-cryptography docker.io openssh-client debootstrap chromium fonts-dejavu-core lxcfs iptables iproute2)
 
 fail() { echo "test-deps: BROKEN: $*" >&2; exit 1; }
 say() { echo "test-deps: $*" >&2; }
@@ -97,4 +99,22 @@ if ! docker info >/dev/null 2>&1; then
     fail "dockerd did not come up in 30 s; see /tmp/dockerd.log"
   fi
 fi
-say "ok: hashcat ($(grep -c 'Backend Device ID #' <<<"$hcinfo") device(s)), python3 nacl+cryptography, ssh, debootstrap, $(chromium --version 2>/dev/null | head -1), node $(node --version) + polkadot.js, docker $(docker version --format '{{.Server.Version}}')"
+# LXCFS: rentals bind its /proc files (internal/docker TestLXCFSShowsLimits).
+# No systemd in CI containers: start it when it is not mounted. A container
+# without FUSE (fresh-check's) cannot run it: the test says it skipped.
+lxcfs_state="lxcfs mounted"
+if ! grep -q ' /var/lib/lxcfs .* - fuse.lxcfs ' /proc/self/mountinfo && [ ! -e /dev/fuse ]; then
+  lxcfs_state="no lxcfs (no /dev/fuse here: rentals see the host's totals)"
+elif ! grep -q ' /var/lib/lxcfs .* - fuse.lxcfs ' /proc/self/mountinfo; then
+  [ "$(id -u)" -eq 0 ] || fail "lxcfs is not running; start it as root (lxcfs /var/lib/lxcfs)"
+  mkdir -p /var/lib/lxcfs
+  say "starting lxcfs (log: /tmp/lxcfs.log)"
+  nohup lxcfs /var/lib/lxcfs >/tmp/lxcfs.log 2>&1 </dev/null &
+  for _ in $(seq 1 20); do
+    [ -r /var/lib/lxcfs/proc/meminfo ] && break
+    sleep 0.25
+  done
+  [ -r /var/lib/lxcfs/proc/meminfo ] || { tail -n 15 /tmp/lxcfs.log >&2; fail "lxcfs did not mount /var/lib/lxcfs; see /tmp/lxcfs.log"; }
+fi
+
+say "ok: hashcat ($(grep -c 'Backend Device ID #' <<<"$hcinfo") device(s)), python3 nacl+cryptography, ssh, debootstrap, $(chromium --version 2>/dev/null | head -1), $lxcfs_state, node $(node --version) + polkadot.js, docker $(docker version --format '{{.Server.Version}}')"

@@ -26,6 +26,9 @@ func needIptables(t *testing.T) {
 	if _, err := exec.LookPath("iptables"); err != nil {
 		t.Skip("no iptables")
 	}
+	if out, err := exec.Command("iptables", "-w", "5", "-n", "-L", "INPUT").CombinedOutput(); err != nil {
+		t.Skipf("iptables does not work here (an unprivileged container has no CAP_NET_ADMIN): %v: %.200s", err, out)
+	}
 }
 
 // hostLANAddr is an IPv4 address of the host outside Docker's bridges, or
