@@ -3,6 +3,11 @@
 // pipeline of bittensor's axon (parse headers, blacklist, verify signature,
 // nonce and body hash, priority, handler within the request's timeout) and
 // answers in the format Python dendrites expect.
+//
+// One deviation: a nonce inside the request's time window is accepted once,
+// in any order of arrival (concurrent requests of one dendrite overtake each
+// other), where bittensor wants the nonces of a hotkey:uuid to rise; see
+// nonceStore.
 package axon
 
 import (

@@ -396,3 +396,55 @@ func FuzzServeHTTP(f *testing.F) {
 		}
 	})
 }
+
+// TestConcurrentCallsVerified: one dendrite's concurrent calls to one axon
+// are all verified, however they arrive (issue 22: under one uuid, calls
+// that overtook each other were refused as "Nonce is too old").
+func TestConcurrentCallsVerified(t *testing.T) {
+	const n = 64
+	e := newEnv(t, axon.Config{MaxConcurrent: n, RatePerIP: 1e6, BurstPerIP: 1e6}, nil)
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			c := protocol.NewChallenge()
+			c.ChallengeSalt = strconv.Itoa(i)
+			errs[i] = e.client.Call(context.Background(), e.target, c, 10*time.Second)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("call %d: %v", i, err)
+		}
+	}
+}
+
+// TestOutOfOrderNonces: under one hotkey:uuid, nonces inside the window are
+// accepted in any order, each once.
+func TestOutOfOrderNonces(t *testing.T) {
+	e := newEnv(t, axon.Config{}, nil)
+	body, h := e.prepared(t)
+	now := time.Now().UnixNano()
+	signed := make([]map[string]string, 5)
+	for i := range signed {
+		hi := map[string]string{}
+		for k, v := range h {
+			hi[k] = v
+		}
+		signed[i] = resign(t, hi, now+int64(i), "one-uuid")
+	}
+	for i := len(signed) - 1; i >= 0; i-- { // newest first
+		if code, msg, _ := e.raw(t, "Challenge", body, signed[i]); code != 200 {
+			t.Errorf("nonce %d after newer ones: %d %q; want 200", i, code, msg)
+		}
+	}
+	for i, hi := range signed {
+		if code, msg, _ := e.raw(t, "Challenge", body, hi); code != 401 || !strings.Contains(msg, "newer one was last processed") {
+			t.Errorf("repeat of nonce %d: %d %q; want 401", i, code, msg)
+		}
+	}
+}

@@ -47,8 +47,7 @@ func TestPrepareSignsLikePython(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, want := range map[string]string{
-		"name": "Challenge", "timeout": "30.0", "bt_header_dendrite_version": "9000000",
-		"bt_header_dendrite_ip": "203.0.113.9",
+		"name": "Challenge", "timeout": "30.0", "bt_header_dendrite_version": "9000000", "bt_header_dendrite_ip": "203.0.113.9",
 		"bt_header_axon_ip": "203.0.113.7", "bt_header_axon_port": "8091", "computed_body_hash": protocol.EmptyBodyHash,
 		"bt_header_dendrite_hotkey": "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",
 	} {

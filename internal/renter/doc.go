@@ -18,4 +18,9 @@
 // the network trusts), then by free resources (GPU memory, GPU count, CPU
 // cores, available RAM, free disk), then by hotkey; a miner that refuses is
 // skipped and the next one asked.
+//
+// A Service allocates or deallocates one miner for one request at a time:
+// a concurrent request for the same miner fails at once with ErrBusy
+// (allocations also with ErrAlreadyAllocated), and never touches the renter
+// key of the request under way.
 package renter

@@ -64,6 +64,10 @@ var (
 	ErrUnknownHotkey = errors.New("hotkey not registered on the subnet")
 	// ErrAlreadyAllocated reports a miner this renter already holds.
 	ErrAlreadyAllocated = errors.New("already allocated")
+	// ErrBusy reports a miner that another request of this Service is
+	// allocating or deallocating (an allocation that loses that race also
+	// wraps ErrAlreadyAllocated).
+	ErrBusy = errors.New("another request is allocating or deallocating this miner")
 	// ErrInvalid reports a request that is wrong in itself (a bad SSH key, a
 	// timeline beyond the miner's limit, negative counts): the renter's
 	// check or the miner's refusal says why.
@@ -117,6 +121,11 @@ type Service struct {
 	cacheMu sync.Mutex
 	cacheAt time.Time
 	cacheNs []chain.Neuron
+
+	// The miners an allocation or deallocation is under way on: one at a
+	// time per miner, as its renter key and files are named by its hotkey.
+	busyMu sync.Mutex
+	busy   map[string]bool
 }
 
 // New returns a Service; it creates KeysDir (0700) if needed.
@@ -138,7 +147,25 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, d: d, log: log.With("component", "renter"), keys: kd, now: time.Now}, nil
+	return &Service{cfg: cfg, d: d, log: log.With("component", "renter"), keys: kd, now: time.Now, busy: map[string]bool{}}, nil
+}
+
+// claim marks hotkey busy until release is called, or returns ErrBusy. A
+// request that loses the race for a miner so gets its answer at once,
+// without touching the winner's renter key (saving its own over it, or
+// removing it after the miner's refusal).
+func (s *Service) claim(hotkey string) (release func(), err error) {
+	s.busyMu.Lock()
+	defer s.busyMu.Unlock()
+	if s.busy[hotkey] {
+		return nil, ErrBusy
+	}
+	s.busy[hotkey] = true
+	return func() {
+		s.busyMu.Lock()
+		defer s.busyMu.Unlock()
+		delete(s.busy, hotkey)
+	}, nil
 }
 
 // KeyFile returns the path of the renter key of hotkey's allocation.
@@ -349,7 +376,7 @@ func (s *Service) Allocate(ctx context.Context, r Request) (Allocation, error) {
 			return a, nil
 		}
 		var de *dendrite.Error
-		if errors.Is(err, errMaybeAllocated) || !errors.Is(err, ErrRefused) && !errors.As(err, &de) {
+		if errors.Is(err, errMaybeAllocated) || !errors.Is(err, ErrRefused) && !errors.Is(err, ErrBusy) && !errors.As(err, &de) {
 			return Allocation{}, err
 		}
 		if ctx.Err() != nil {
@@ -402,9 +429,15 @@ func (s *Service) AllocateHotkey(ctx context.Context, hotkey string, r Request) 
 	return s.allocateOn(ctx, n, r, priv)
 }
 
-// allocateOn checks, then allocates n with the renter key priv.
+// allocateOn checks, then allocates n with the renter key priv. While it
+// runs, other requests for n fail with ErrBusy (and ErrAlreadyAllocated).
 func (s *Service) allocateOn(ctx context.Context, n chain.Neuron, r Request, priv *rsa.PrivateKey) (Allocation, error) {
 	hotkey := string(n.Hotkey)
+	release, err := s.claim(hotkey)
+	if err != nil {
+		return Allocation{}, fmt.Errorf("%w: miner %s: %w", ErrAlreadyAllocated, hotkey, err)
+	}
+	defer release()
 	pubPEM, err := publicPEM(priv)
 	if err != nil {
 		return Allocation{}, err
@@ -521,6 +554,11 @@ func (s *Service) Deallocate(ctx context.Context, hotkey string) error {
 // DeallocateReason is Deallocate with the reason the store records
 // (unhealthy, for the API's health loop).
 func (s *Service) DeallocateReason(ctx context.Context, hotkey, why string) error {
+	release, err := s.claim(hotkey)
+	if err != nil {
+		return fmt.Errorf("miner %s: %w", hotkey, err)
+	}
+	defer release()
 	_, pubPEM, err := s.loadKey(ctx, hotkey)
 	if err != nil {
 		return err
