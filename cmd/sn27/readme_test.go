@@ -71,6 +71,7 @@ var readmeCovered = map[string]string{
 	`sn27 renter list-allocations`:                                                                           "TestRenterEndToEnd",
 	`sn27 renter pause|unpause|restart 5F…`:                                                                  "TestRenterEndToEnd",
 	`sn27 renter exchange-key 5F… --ssh-key new.pub`:                                                         "TestRenterEndToEnd",
+	`sn27 renter status 5F…`:                                                                                 "TestRenterEndToEnd",
 	`sn27 renter deallocate 5F…`:                                                                             "TestRenterEndToEnd",
 	`sn27 renter penalize 5F… --reason "unreachable"`:                                                        "TestRenterEndToEnd",
 	`sn27 renter depenalize 5F…`:                                                                             "TestRenterEndToEnd",
