@@ -463,3 +463,66 @@ func TestMountinfoUnescape(t *testing.T) {
 		})
 	}
 }
+
+// TestRootFilesystemLimit checks the root filesystem's limit on the
+// daemon's storage engine: where the driver takes storage-opt size
+// (overlay2 on xfs with pquota: make fresh-check runs this on such a
+// daemon too) the container carries the quota and a write past it fails
+// with ENOSPC inside; elsewhere Create says the limit is watched, the
+// container carries only the RootLimitLabel, and WritableBytes measures
+// what the renter wrote.
+func TestRootFilesystemLimit(t *testing.T) {
+	c := newTestClient(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	info, err := c.api.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quota, why := storageOptSupported(info)
+	key, pub := keyPair(t, "root@test")
+	port := freePort(t)
+	const limit = 128 << 20
+	id, warnings, err := c.Create(ctx, ContainerSpec{Name: testName(t), Image: testImage, Labels: map[string]string{"io.sn27.test": "rootfs"},
+		Resources: Resources{CPUs: 1, MemoryBytes: 256 << 20, RootBytes: limit}, SSHHostPort: port, AuthorizedKey: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	removeLater(t, c, id)
+	ct, err := c.Inspect(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	backing := ""
+	for _, kv := range info.DriverStatus {
+		if kv[0] == "Backing Filesystem" {
+			backing = kv[1]
+		}
+	}
+	t.Logf("storage driver %s on %s: quota %v (%s); warnings %q; container quota %d", info.Driver, backing, quota, why, warnings, ct.RootQuota)
+	if quota && ct.RootQuota == 0 && !containsSubstring(warnings, "watched") {
+		t.Errorf("driver takes a size, but the container has no quota and no warning says so: %q", warnings)
+	}
+	if ct.RootQuota > 0 {
+		if ct.RootQuota != limit {
+			t.Errorf("quota %d; want %d", ct.RootQuota, limit)
+		}
+		out, err := sshRun(ctx, key, port, "dd if=/dev/zero of=/root/fill bs=1M count=200 2>&1; sync")
+		if !strings.Contains(out, "No space left") {
+			t.Errorf("writing 200 MiB past a %d MiB quota = %v: %s; want No space left on device", limit>>20, err, out)
+		}
+		return
+	}
+	if !containsSubstring(warnings, "is watched, not enforced") {
+		t.Errorf("warnings %q; want the root filesystem limit said to be watched", warnings)
+	}
+	sshWait(t, key, port, "dd if=/dev/zero of=/root/fill bs=1M count=20 status=none && sync")
+	used, err := c.WritableBytes(ctx, id)
+	if err != nil || used < 20<<20 || used > 40<<20 {
+		t.Errorf("WritableBytes after writing 20 MiB = %d, %v; want 20..40 MiB", used, err)
+	}
+	sp, err := c.Space(ctx)
+	if err != nil || sp.Rentals < 1 || sp.Outstanding < limit-used || sp.RootFree <= 0 {
+		t.Errorf("Space = %+v, %v; want this container's %d unwritten bytes outstanding", sp, err, limit-used)
+	}
+}
