@@ -50,11 +50,20 @@ vet:
 
 # The README's set-up on a clean Debian 12 container built from our own
 # debootstrap rootfs: `make deps` and a smoke (sn27 demo, one hashcat and one
-# Python test); FULL=1 runs all of `make test` there. Run it before resolving
-# anything that touches set-up.
+# Python test); FULL=1 runs all of `make test` there. Then the Docker tests
+# against a throwaway dockerd on its first start, in a network namespace of
+# its own (scripts/fresh-dockerd.sh). Run it before resolving anything that
+# touches set-up.
 FULL ?= 0
 fresh-check:
 	FRESH_FULL=$(FULL) ./scripts/fresh-check.sh
+
+# Only the Docker tests on a throwaway dockerd's first start (about 6 min on
+# 2 cores; PKGS=./internal/docker/... about 2 min; RUN=regexp is go test's
+# -run, with $$ for $).
+.PHONY: fresh-dockerd-check
+fresh-dockerd-check:
+	FRESH_DOCKERD_ONLY=1 $(if $(PKGS),FRESH_DOCKERD_PKGS="$(PKGS)") $(if $(RUN),FRESH_DOCKERD_RUN="$(RUN)") ./scripts/fresh-check.sh
 
 # Fuzz each target for FUZZTIME (default 1m).
 FUZZTIME ?= 1m

@@ -27,12 +27,14 @@
 #    tests use a real dockerd: internal/docker, internal/miner, cmd/sn27) on
 #    this machine against a throwaway dockerd in a network namespace of its
 #    own, on its FIRST start (scripts/fresh-dockerd.sh): no docker0 before
-#    it, no networks, chains or state of earlier runs, only the images
-#    copied in (FRESH_DOCKERD_IMAGE=build builds the allocation image in it
-#    instead, as `make deps` does on a new machine). The container above
-#    cannot do this part: it cannot run a dockerd of its own, and its tests
-#    talk to this machine's long-lived one, whose docker0 (and so the
-#    default bridge's gateway, among others) a new machine lacks.
+#    it, no networks, chains, images or other state of earlier runs (Docker
+#    20.10 reports the default bridge without a gateway on a data root's
+#    first start only). The allocation image is built in it, as `make deps`
+#    does on a new machine (FRESH_DOCKERD_IMAGE=copy copies this machine's
+#    instead; the default with FRESH_DOCKERD_ONLY=1). The container above
+#    cannot do this part: it cannot run a dockerd of its own, and its `make
+#    deps` and tests talk to this machine's long-lived one, which has the
+#    image, a docker0 and the rest a new machine lacks.
 #    FRESH_DOCKERD_ONLY=1 (make fresh-dockerd-check) runs only this part;
 #    FRESH_DOCKERD=0 skips it; FRESH_DOCKERD_RUN=regexp is passed to go
 #    test -run. Full test log: /tmp/sn27-fresh-dockerd-tests.log.
@@ -49,7 +51,11 @@ dockerd_only="${FRESH_DOCKERD_ONLY:-0}"
 dockerd_part="${FRESH_DOCKERD:-1}"
 [ "$dockerd_only" = 1 ] && dockerd_part=1
 dockerd_pkgs="${FRESH_DOCKERD_PKGS:-./internal/docker/... ./internal/miner/... ./cmd/sn27/...}"
-dockerd_image="${FRESH_DOCKERD_IMAGE:-copy}" # copy | build
+# The allocation image: built in the throwaway daemon (as `make deps` does on
+# a new machine; the container's `make deps` finds it on this machine's
+# daemon and builds nothing) for the whole check, copied from this
+# machine's daemon for FRESH_DOCKERD_ONLY=1.
+dockerd_image="${FRESH_DOCKERD_IMAGE:-$([ "$dockerd_only" = 1 ] && echo copy || echo build)}" # copy | build
 fresh_dockerd="$here/scripts/fresh-dockerd.sh"
 t0=$SECONDS
 say() { printf 'fresh-check [%4ss] %s\n' "$((SECONDS - t0))" "$*" >&2; }
@@ -62,7 +68,9 @@ cleanup_all() {
   for ((i = ${#cleanups[@]} - 1; i >= 0; i--)); do eval "${cleanups[i]}" || true; done
 }
 trap cleanup_all EXIT
-trap 'exit 130' INT TERM
+trap 'say "interrupted: cleaning up"; exit 130' INT TERM
+# Long phases run as `CMD & wait $!`: bash runs a trap only once the
+# foreground command ends, but interrupts a wait.
 
 [ "$(id -u)" -eq 0 ] || die "run as root (it uses debootstrap and dockerd)"
 [ -d "$shared/localchain" ] || die "$shared/localchain not found (set SN27_SHARED)"
@@ -78,8 +86,11 @@ dockerd_check() {
   local t pkgs rc=0 run_args=() log=/tmp/sn27-fresh-dockerd-tests.log
   read -r -a pkgs <<<"$dockerd_pkgs"
   [ -n "${FRESH_DOCKERD_RUN:-}" ] && run_args=(-run "$FRESH_DOCKERD_RUN")
-  command -v dockerd >/dev/null && docker info >/dev/null 2>&1 ||
-    die "the fresh-dockerd part needs docker.io installed and the host's dockerd running (make deps)"
+  # This machine's test dependencies (the packages' other tests need them
+  # too) and its dockerd (the images are copied from it).
+  t=$SECONDS
+  "$here/scripts/test-deps.sh" 2>&1 | tail -n 3 | sed 's/^/  /' >&2 || die "scripts/test-deps.sh"
+  say "this machine's test dependencies checked in $((SECONDS - t)) s"
   if [ "$dockerd_image" = copy ] && ! docker image inspect sn27/allocation:bookworm >/dev/null 2>&1; then
     say "building the allocation image on the host's dockerd (to copy it)"
     (cd "$here" && go run ./cmd/sn27 miner image build >/dev/null) || die "sn27 miner image build"
@@ -109,15 +120,22 @@ dockerd_check() {
 
   t=$SECONDS
   say "go test -count=1 ${run_args[*]} ${pkgs[*]} in netns sn27-fresh against it (log: $log)"
-  (cd "$here" && "$fresh_dockerd" exec go test -count=1 -timeout 20m "${run_args[@]}" "${pkgs[@]}") >"$log" 2>&1 || rc=$?
+  (cd "$here" && exec "$fresh_dockerd" exec go test -count=1 -timeout 20m "${run_args[@]}" "${pkgs[@]}") >"$log" 2>&1 &
+  wait $! || rc=$?
   if [ "$rc" -ne 0 ]; then
-    # go test prints each package's failures, then FAIL / ok lines.
-    grep -vE '^(=== RUN|=== PAUSE|=== CONT)' "$log" | tail -n 150 | sed 's/^/  /' >&2
-    say "Docker tests FAILED against a dockerd on its first start after $((SECONDS - t)) s; failing tests:"
-    grep -E '^\s*--- FAIL' "$log" | sed 's/^ */  /' >&2 || true
+    # Each failing test with its messages (the indented lines after its
+    # "--- FAIL"), panics, and the package lines; not the logs the
+    # programs under test write to stderr.
+    awk '/^ *--- FAIL/ { blk = 1; print; next }
+      blk && /^    / { print; next }
+      { blk = 0 }
+      /^panic: / { pan = 40 }
+      pan > 0 { print; pan--; next }
+      /^(ok|FAIL)[ \t]/ { print }' "$log" | head -n 300 | sed 's/^/  /' >&2
+    say "Docker tests FAILED against a dockerd on its first start after $((SECONDS - t)) s"
     die "the Docker tests fail on a brand-new dockerd (full log $log; the daemon's: /tmp/sn27-fresh-dockerd.log)"
   fi
-  grep -E '^(ok|---|FAIL|\?)' "$log" | sed 's/^/  /' >&2 || true
+  grep -E '^(ok|FAIL)[[:space:]]' "$log" | sed 's/^/  /' >&2 || true
   say "Docker tests passed against a dockerd on its first start in $((SECONDS - t)) s"
   t=$SECONDS
   "$fresh_dockerd" stop 2>&1 | sed 's/^/  /' >&2 || die "could not remove the throwaway dockerd"
@@ -204,7 +222,8 @@ docker run --name "$name" --rm --init --network host \
       exit 1
     fi
     echo "inside: done in $((SECONDS - start)) s"
-  ' || die "the README's set-up failed on a clean Debian 12 (output above)"
+  ' &
+wait $! || die "the README's set-up failed on a clean Debian 12 (output above)"
 say "the README's set-up passed ($([ "$full" = 1 ] && echo 'make test' || echo 'make deps + smoke') on a clean Debian 12) in $((SECONDS - t0)) s"
 [ "$dockerd_part" = 1 ] && dockerd_check
 say "PASS in $((SECONDS - t0)) s"

@@ -23,7 +23,9 @@
 #   fresh-dockerd.sh start            wipe, then start it (prints the time)
 #   fresh-dockerd.sh load [IMAGE...]  copy images from the host's daemon
 #                                     (default: the allocation image)
-#   fresh-dockerd.sh exec CMD [ARG...] run CMD in its namespace, DOCKER_HOST set
+#   fresh-dockerd.sh exec CMD [ARG...] run CMD in its namespace, DOCKER_HOST
+#                                     set, TMPDIR a directory stop empties
+#                                     (mounts and loop devices included)
 #   fresh-dockerd.sh env              print DOCKER_HOST=... (the socket works
 #                                     from any namespace)
 #   fresh-dockerd.sh status           say whether it runs
@@ -33,8 +35,9 @@
 set -euo pipefail
 
 ns="${FRESH_DOCKERD_NS:-sn27-fresh}"
-run="${FRESH_DOCKERD_RUN:-/run/sn27-fresh-docker}"      # exec root, sockets, pids
-data="${FRESH_DOCKERD_DATA:-/var/lib/sn27-fresh-docker}" # data root (wiped)
+run="${FRESH_DOCKERD_RUNDIR:-/run/sn27-fresh-docker}"      # exec root, sockets, pids
+data="${FRESH_DOCKERD_DATADIR:-/var/lib/sn27-fresh-docker}" # data root (wiped)
+tmp="${FRESH_DOCKERD_TMPDIR:-/var/tmp/sn27-fresh-tmp}"     # TMPDIR of `exec` (tests' disks)
 egress="${FRESH_DOCKERD_EGRESS:-1}"
 net="${FRESH_DOCKERD_NET:-10.227.27}"                   # .0/30 for the veth pair
 hostif="sn27-fresh0"                                    # host side of the veth
@@ -130,13 +133,13 @@ cmd_stop() {
   [ -n "$pid" ] && stop_pid "$pid" 10
   # Mounts: overlays, shm, the containers' network namespaces.
   local m left=""
-  for m in $(mounts_under "$data" "$run"); do
+  for m in $(mounts_under "$data" "$run" "$tmp"); do
     umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || left="$left $m"
   done
   # Loop devices backed by files of ours (none expected).
   if command -v losetup >/dev/null; then
     losetup -nO NAME,BACK-FILE 2>/dev/null | while read -r dev file; do
-      case "$file" in "$data"/* | "$run"/*) losetup -d "$dev" 2>/dev/null || true ;; esac
+      case "$file" in "$data"/* | "$run"/* | "$tmp"/*) losetup -d "$dev" 2>/dev/null || true ;; esac
     done
   fi
   # Network: namespace (takes its veth end along), host veth, host rules.
@@ -151,8 +154,11 @@ cmd_stop() {
     fi
     rm -f "$run.ip_forward"
   fi
-  [ -z "$left" ] || die "still mounted:$left (not removing $data $run)"
-  rm -rf --one-file-system "$data" "$run"
+  [ -z "$left" ] || die "still mounted:$left (not removing $data $run $tmp)"
+  if [ -d "$tmp" ]; then # a test's immutable files (chattr +i) would resist rm
+    chattr -R -i "$tmp" 2>/dev/null || true
+  fi
+  rm -rf --one-file-system "$data" "$run" "$tmp"
 }
 
 cmd_start() {
@@ -163,7 +169,9 @@ cmd_start() {
     command -v "$c" >/dev/null || die "$c not found (apt-get install docker.io iproute2 iptables util-linux)"
   done
   cmd_stop # leftovers of an earlier run; and the data root is wiped: a first start
-  trap 'st=$?; if [ $st -ne 0 ]; then say "start failed; logs: $dlog $clog"; tail -n 20 "$dlog" >&2 2>/dev/null; cmd_stop || true; fi' EXIT
+  : >"$dlog"
+  : >"$clog"
+  trap 'st=$?; if [ $st -ne 0 ]; then say "start failed; logs end:"; tail -n 5 "$clog" "$dlog" >&2 2>/dev/null; cmd_stop || true; fi' EXIT
   mkdir -p "$run/containerd" "$run/exec" "$data"
   chmod 0711 "$run" "$data"
 
@@ -205,6 +213,7 @@ EOF
   td="$(now)"
   in_ns setsid containerd --config "$run/containerd.toml" >"$clog" 2>&1 </dev/null &
   echo $! >"$run/containerd.pid"
+  disown
   for ((i = 0; i < start_timeout * 10; i++)); do
     [ -S "$ctrsock" ] && break
     alive "$(cat "$run/containerd.pid")" || die "containerd exited: $(tail -n 5 "$clog")"
@@ -214,6 +223,7 @@ EOF
   in_ns setsid dockerd --config-file "$run/daemon.json" --data-root "$data" --exec-root "$run/exec" \
     --pidfile "$run/dockerd.pid" -H "unix://$sock" --containerd "$ctrsock" >"$dlog" 2>&1 </dev/null &
   pid=$!
+  disown
   for ((i = 0; i < start_timeout * 10; i++)); do
     "${fresh_docker[@]}" version >/dev/null 2>&1 && break
     alive "$pid" || die "dockerd exited: $(tail -n 5 "$dlog")"
@@ -243,7 +253,16 @@ cmd_exec() {
   need_root
   ns_exists || die "not running (fresh-dockerd.sh start)"
   [ $# -gt 0 ] || die "exec: no command"
-  in_ns env DOCKER_HOST="unix://$sock" "$@"
+  mkdir -p "$tmp"
+  # Debian's docker CLI (docker.io), as on a new machine, before another
+  # one earlier in PATH (this machine has a newer /usr/local/bin/docker).
+  local path="$PATH"
+  if [ -x /usr/bin/docker ] && [ "$(command -v docker)" != /usr/bin/docker ]; then
+    mkdir -p "$run/bin"
+    ln -sfn /usr/bin/docker "$run/bin/docker"
+    path="$run/bin:$PATH"
+  fi
+  exec nsenter --net="/run/netns/$ns" env DOCKER_HOST="unix://$sock" TMPDIR="$tmp" PATH="$path" "$@"
 }
 
 cmd_status() {
