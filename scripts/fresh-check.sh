@@ -137,6 +137,20 @@ dockerd_check() {
   fi
   grep -E '^(ok|FAIL)[[:space:]]' "$log" | sed 's/^/  /' >&2 || true
   say "Docker tests passed against a dockerd on its first start in $((SECONDS - t)) s"
+  # Alone (it restarts the daemon under every other test): the rental
+  # network's rules survive a dockerd restart.
+  if [ -z "${FRESH_DOCKERD_RUN:-}" ] || grep -q 'TestIsolationSurvivesDockerdRestart' <<<"${FRESH_DOCKERD_RUN:-}"; then
+    t=$SECONDS
+    local rlog=/tmp/sn27-fresh-dockerd-restart.log
+    if ! (cd "$here" && exec "$fresh_dockerd" exec env SN27_TEST_RESTART_DOCKERD="$fresh_dockerd restart" \
+      go test -count=1 -v -run '^TestIsolationSurvivesDockerdRestart$' ./internal/docker) >"$rlog" 2>&1; then
+      grep -E '^( *--- |    |(ok|FAIL)[[:space:]])' "$rlog" | head -n 60 | sed 's/^/  /' >&2
+      die "the rental network's rules did not survive a dockerd restart (log $rlog)"
+    fi
+    grep -q -- '--- PASS: TestIsolationSurvivesDockerdRestart' "$rlog" || die "TestIsolationSurvivesDockerdRestart did not run (log $rlog)"
+    grep -E 'restarted|--- PASS' "$rlog" | sed 's/^/  /' >&2 || true
+    say "rental isolation survived a dockerd restart ($((SECONDS - t)) s)"
+  fi
   t=$SECONDS
   "$fresh_dockerd" stop 2>&1 | sed 's/^/  /' >&2 || die "could not remove the throwaway dockerd"
   say "throwaway dockerd removed in $((SECONDS - t)) s"

@@ -29,6 +29,7 @@
 #   fresh-dockerd.sh env              print DOCKER_HOST=... (the socket works
 #                                     from any namespace)
 #   fresh-dockerd.sh status           say whether it runs
+#   fresh-dockerd.sh restart          restart only dockerd, on the same state
 #   fresh-dockerd.sh stop             stop it and remove all of it (idempotent)
 # A failed start cleans up after itself. Logs: /tmp/sn27-fresh-dockerd.log
 # and /tmp/sn27-fresh-containerd.log (kept after stop).
@@ -161,6 +162,36 @@ cmd_stop() {
   rm -rf --one-file-system "$data" "$run" "$tmp"
 }
 
+# start_dockerd starts the daemon on the namespace, roots and containerd
+# set up by cmd_start, and waits until it answers.
+start_dockerd() {
+  local pid i
+  in_ns setsid dockerd --config-file "$run/daemon.json" --data-root "$data" --exec-root "$run/exec" \
+    --pidfile "$run/dockerd.pid" -H "unix://$sock" --containerd "$ctrsock" >>"$dlog" 2>&1 </dev/null &
+  pid=$!
+  disown
+  for ((i = 0; i < start_timeout * 10; i++)); do
+    "${fresh_docker[@]}" version >/dev/null 2>&1 && break
+    alive "$pid" || die "dockerd exited: $(tail -n 5 "$dlog")"
+    sleep 0.1
+  done
+  "${fresh_docker[@]}" version >/dev/null 2>&1 || die "dockerd did not answer on $sock in $start_timeout s"
+}
+
+# cmd_restart stops only dockerd (its containers stop, as on a host's
+# dockerd restart) and starts it again on the same state: the rental
+# network's firewall rules must survive it (TestIsolationSurvivesDockerdRestart).
+cmd_restart() {
+  need_root
+  local pid t0
+  t0="$(now)"
+  pid="$(pidof_ours "$run/dockerd.pid" "--exec-root $run/exec")"
+  [ -n "$pid" ] || die "not running (fresh-dockerd.sh start)"
+  stop_pid "$pid" 30
+  start_dockerd
+  say "restarted dockerd in $(since "$t0") s"
+}
+
 cmd_start() {
   need_root
   local t0 pid i mtu
@@ -220,16 +251,7 @@ EOF
     sleep 0.1
   done
   [ -S "$ctrsock" ] || die "containerd did not listen on $ctrsock in $start_timeout s"
-  in_ns setsid dockerd --config-file "$run/daemon.json" --data-root "$data" --exec-root "$run/exec" \
-    --pidfile "$run/dockerd.pid" -H "unix://$sock" --containerd "$ctrsock" >"$dlog" 2>&1 </dev/null &
-  pid=$!
-  disown
-  for ((i = 0; i < start_timeout * 10; i++)); do
-    "${fresh_docker[@]}" version >/dev/null 2>&1 && break
-    alive "$pid" || die "dockerd exited: $(tail -n 5 "$dlog")"
-    sleep 0.1
-  done
-  "${fresh_docker[@]}" version >/dev/null 2>&1 || die "dockerd did not answer on $sock in $start_timeout s"
+  start_dockerd
   trap - EXIT
   say "started dockerd $("${fresh_docker[@]}" version --format '{{.Server.Version}}') in netns $ns (first start: $(since "$td") s, $(since "$t0") s with set-up), egress $([ "$egress" = 1 ] && echo "via $hostif" || echo off); DOCKER_HOST=unix://$sock"
 }
@@ -276,10 +298,11 @@ cmd_status() {
 
 case "${1:-}" in
   start) cmd_start ;;
+  restart) cmd_restart ;;
   stop) t0="$(now)"; cmd_stop; say "stopped and removed ($(since "$t0") s)" ;;
   load) shift; cmd_load "$@" ;;
   exec) shift; cmd_exec "$@" ;;
   env) echo "DOCKER_HOST=unix://$sock" ;;
   status) cmd_status ;;
-  *) echo "usage: $0 start | load [IMAGE...] | exec CMD [ARG...] | env | status | stop" >&2; exit 2 ;;
+  *) echo "usage: $0 start | restart | load [IMAGE...] | exec CMD [ARG...] | env | status | stop" >&2; exit 2 ;;
 esac

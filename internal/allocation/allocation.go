@@ -200,6 +200,16 @@ func (m *Manager) reconcileActiveLocked(ctx context.Context) error {
 		m.log.Info("allocation expired while the miner was down; removing it", "container", r.Name)
 		return m.endLocked(ctx)
 	}
+	if r.Stopped == "" && (c.State == "exited" || c.State == "created" || c.State == "dead") {
+		// Not stopped by us: its start after a reboot failed (a bind
+		// source such as LXCFS's files missing then), or it crashed.
+		if err := m.docker.Restart(ctx, r.ContainerID); err != nil {
+			m.log.Error("the rental's container does not start; the rental is kept (if rentals use LXCFS, is lxcfs mounted? sn27 miner doctor)",
+				"container", r.Name, "err", err)
+		} else {
+			m.log.Warn("the rental's container was not running; started it again", "container", r.Name, "was", c.State)
+		}
+	}
 	m.scheduleLocked()
 	m.log.Info("allocation resumed", "container", r.Name, "state", c.State, "deadline", r.Deadline)
 	return nil
@@ -507,34 +517,40 @@ func (m *Manager) rootLimit(r protocol.DeviceRequirement) int64 {
 }
 
 // noSpaceLocked says why the host's disks cannot hold what a rental of r
-// is promised ("" = they can): its /data (preallocated) and its root
-// limit, beside what the other rentals on this daemon were promised and
-// have not written yet, and DiskReserveBytes left for the host.
+// is promised ("" = they can); see shortfall.
 func (m *Manager) noSpaceLocked(ctx context.Context, r protocol.DeviceRequirement) string {
 	sp, err := m.docker.Space(ctx)
 	if err != nil {
 		m.log.Error("measure free disk space", "err", err)
 		return "cannot measure this miner's free disk space"
 	}
-	root, data := m.rootLimit(r), int64(0)
-	if sp.DiskDir != "" {
-		data = r.HardDisk.Capacity
+	return shortfall(sp, m.rootLimit(r), r.HardDisk.Capacity, m.cfg.DiskReserveBytes)
+}
+
+// shortfall says why sp cannot hold a rental's root limit and its /data
+// (preallocated in the disk dir; nothing there without one) beside what
+// the other rentals on the daemon were promised and have not written yet
+// and reserve kept for the host ("" = it can). All figures are bytes,
+// each at most a few PiB, so no sum overflows.
+func shortfall(sp docker.Space, root, data, reserve int64) string {
+	if sp.DiskDir == "" {
+		data = 0
 	}
 	gib := func(b int64) string { return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30)) }
-	rootAvail := sp.RootFree - sp.Outstanding - m.cfg.DiskReserveBytes
+	rootAvail := sp.RootFree - sp.Outstanding - reserve
 	if sp.SameFS || sp.DiskDir == "" {
 		if root+data > rootAvail {
 			return fmt.Sprintf("not enough disk: the rental needs %s (/data %s, root filesystem %s); this miner has %s free, %s promised to %d other rentals, %s kept for the host",
-				gib(root+data), gib(data), gib(root), gib(sp.RootFree), gib(sp.Outstanding), sp.Rentals, gib(m.cfg.DiskReserveBytes))
+				gib(root+data), gib(data), gib(root), gib(sp.RootFree), gib(sp.Outstanding), sp.Rentals, gib(reserve))
 		}
 		return ""
 	}
 	if root > rootAvail {
 		return fmt.Sprintf("not enough disk: the root filesystem needs %s; docker's disk has %s free, %s promised to %d other rentals, %s kept for the host",
-			gib(root), gib(sp.RootFree), gib(sp.Outstanding), sp.Rentals, gib(m.cfg.DiskReserveBytes))
+			gib(root), gib(sp.RootFree), gib(sp.Outstanding), sp.Rentals, gib(reserve))
 	}
-	if data > sp.DiskFree-m.cfg.DiskReserveBytes {
-		return fmt.Sprintf("not enough disk: /data needs %s; the disk dir has %s free, %s kept for the host", gib(data), gib(sp.DiskFree), gib(m.cfg.DiskReserveBytes))
+	if data > sp.DiskFree-reserve {
+		return fmt.Sprintf("not enough disk: /data needs %s; the disk dir has %s free, %s kept for the host", gib(data), gib(sp.DiskFree), gib(reserve))
 	}
 	return ""
 }

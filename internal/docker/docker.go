@@ -426,7 +426,7 @@ func (s ContainerSpec) configs(ncpu int) (*container.Config, *container.HostConf
 	hc := &container.HostConfig{
 		PortBindings:  nat.PortMap{sshPort: {{HostPort: strconv.Itoa(s.SSHHostPort)}}},
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
-		SecurityOpt:   []string{"no-new-privileges:true"},
+		SecurityOpt:   []string{"no-new-privileges"},
 		Init:          &init, // reap the orphans of SSH sessions
 		ShmSize:       r.ShmBytes,
 		// What the container prints goes to the host's disk: bounded.

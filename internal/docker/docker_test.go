@@ -180,10 +180,10 @@ func TestContainerLifecycle(t *testing.T) {
 	if got := sshWait(t, key1, port, "nproc"); got != "1" {
 		t.Errorf("nproc = %q; want 1", got)
 	}
-	if got, err := sshRun(ctx, key1, port, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes"); err != nil || got != strconv.Itoa(256<<20) {
+	if got, err := sshRun(ctx, key1, port, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max"); err != nil || got != strconv.Itoa(256<<20) {
 		t.Errorf("memory.limit_in_bytes = %q, %v; want %d", got, err, 256<<20)
 	}
-	if got, err := sshRun(ctx, key1, port, "cat /sys/fs/cgroup/pids/pids.max"); err != nil || got != "256" {
+	if got, err := sshRun(ctx, key1, port, "cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max"); err != nil || got != "256" {
 		t.Errorf("pids.max = %q, %v; want 256", got, err)
 	}
 	if got, err := sshRun(ctx, key1, port, "stat -c %a /root/.ssh /root/.ssh/authorized_keys; test -d /data && touch /data/x && echo data-ok; grep NoNewPrivs /proc/self/status"); err != nil ||

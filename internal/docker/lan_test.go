@@ -270,3 +270,62 @@ func TestRentalCannotReachLAN(t *testing.T) {
 		}
 	}
 }
+
+// TestIsolationSurvivesDockerdRestart restarts the daemon (the command in
+// SN27_TEST_RESTART_DOCKERD, which make fresh-check sets for its throwaway
+// dockerd; the host's daemon is never restarted by a test) and checks that
+// the rules hold without the miner doing anything: CheckIsolation passes,
+// and the rental, started again by its restart policy, still cannot reach
+// the LAN host while a default-bridge container can.
+func TestIsolationSurvivesDockerdRestart(t *testing.T) {
+	restart := strings.Fields(os.Getenv("SN27_TEST_RESTART_DOCKERD"))
+	if len(restart) == 0 {
+		t.Skip("SN27_TEST_RESTART_DOCKERD not set: make fresh-check runs this against its throwaway dockerd")
+	}
+	c := newNetTestClient(t)
+	rn := testRentalNet
+	h := newLANHost(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	if err := c.EnsureRentalNetwork(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, pub := keyPair(t, "restart@test")
+	rental, _ := netContainer(t, c, rn.network, pub)
+	plain, _ := netContainer(t, c, "", pub)
+	if containerGets(t, c, rental, h.private, h.port) || !containerGets(t, c, plain, h.private, h.port) {
+		t.Fatal("before the restart: the rental reaches the LAN host, or the default bridge does not")
+	}
+	start := time.Now()
+	if out, err := exec.Command(restart[0], restart[1:]...).CombinedOutput(); err != nil {
+		t.Fatalf("restart dockerd (%s): %v: %s", strings.Join(restart, " "), err, out)
+	}
+	for c.Ping(ctx) != nil {
+		if ctx.Err() != nil {
+			t.Fatal("dockerd did not come back")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	running := func(id string) bool {
+		in, err := c.api.ContainerInspect(ctx, id)
+		return err == nil && in.State != nil && in.State.Running
+	}
+	for !running(rental) || !running(plain) {
+		if ctx.Err() != nil {
+			t.Fatal("the containers did not come back after the restart")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("dockerd restarted, containers running again, in %v", time.Since(start).Round(time.Millisecond))
+	if err := c.CheckIsolation(ctx); err != nil {
+		t.Errorf("CheckIsolation after a dockerd restart: %v", err)
+	}
+	if !containerGets(t, c, plain, h.private, h.port) {
+		t.Error("after the restart the default bridge cannot reach the LAN host; the probe proves nothing")
+	}
+	for _, tg := range h.targets {
+		if containerGets(t, c, rental, tg.addr, h.port) {
+			t.Errorf("after a dockerd restart the rental reached the %s at %s", tg.name, tg.addr)
+		}
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/sn27/sn27/internal/allocation"
 	"github.com/sn27/sn27/internal/docker"
 	"github.com/sn27/sn27/internal/protocol"
@@ -22,7 +24,7 @@ import (
 // running; writing past the limit again stops it again.
 func TestRentalDiskQuota(t *testing.T) {
 	e := newAllocEnv(t)
-	info := e.dc.DiskLimit(context.Background())
+	info, err := e.dc.DiskLimit(context.Background()), error(nil)
 	if info.RootFS {
 		t.Logf("the storage driver enforces a root size here (%s): the watch only warns", info.RootFSDetail)
 	}
@@ -161,21 +163,56 @@ func TestRentalDiskQuota(t *testing.T) {
 	if el := time.Since(start); el < cfg.DiskGrace-time.Second {
 		t.Errorf("stopped %v after the restart; want the %v grace first", el, cfg.DiskGrace)
 	}
+
+	// A miner restart keeps a disk_quota stop stopped...
+	stop()
+	rm, m, stop = e.startWith(t, cfg, 0)
+	defer stop()
+	if c := check(); c.State != "exited" || c.Reason != allocation.StopDiskQuota {
+		t.Errorf("after a miner restart = %+v; want still stopped for disk_quota", c)
+	}
+	// ...but starts a container that stopped without the miner's say (a
+	// start that failed after a reboot, a crash): free space, then stop it
+	// from outside as such a failure would leave it.
+	restart()
+	ssh("rm -f /root/b /root/c && sync")
+	if err := e.dc.Stop(context.Background(), rec.ContainerID, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	rm, m, stop = e.startWith(t, cfg, 0)
+	defer stop()
+	waitFor("started again by the miner's reconcile", 30*time.Second, func(c protocol.AllocationCheck) bool { return c.State == "running" })
+	var got string
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		if got, err = sshRun(key, rec.SSHPort, "cat /data/marker"); err == nil {
+			break
+		}
+	}
+	if got != "kept" {
+		t.Errorf("/data after the miner started the container again = %q, %v", got, err)
+	}
 }
 
-// TestRentalRefusedWithoutDisk checks admission: a rental whose promised
-// disk (its preallocated /data and its root limit) the host cannot hold
-// beside its reserve is refused with the figures, before any container.
+// TestRentalRefusedWithoutDisk checks admission on the real daemon: with a
+// reserve the size of the whole filesystem (so no other test's writes can
+// make room meanwhile) a rental is refused with the figures, in the
+// checking request and in the allocation, before any container is made.
+// TestShortfall (internal/allocation) checks the arithmetic at its edges.
 func TestRentalRefusedWithoutDisk(t *testing.T) {
 	e := newAllocEnv(t)
 	sp, err := e.dc.Space(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(sp.RootDir, &st); err != nil {
+		t.Fatal(err)
+	}
 	cfg := allocation.DefaultConfig()
 	cfg.DataDir, cfg.SSHPort = e.dataDir, e.port
 	cfg.DefaultDiskBytes = 200 << 20
-	cfg.DiskReserveBytes = sp.RootFree - sp.Outstanding - (300 << 20) // room for 300 MiB: /data and root of 200 MiB do not fit
+	cfg.DiskReserveBytes = int64(st.Blocks) * st.Bsize
 	rm, m, stop := e.startWith(t, cfg, 0)
 	defer stop()
 	_, pubPEM := renterKey(t)
@@ -184,9 +221,11 @@ func TestRentalRefusedWithoutDisk(t *testing.T) {
 			a.Checking, a.Timeline, a.PublicKey = checking, 10, pubPEM
 			a.DeviceRequirement = json.RawMessage(`{}`)
 		})
-		if out["status"] != false || !strings.Contains(fmt.Sprint(out["message"]), "not enough disk") {
-			t.Errorf("allocate (checking %v) with 300 MiB to spare = %v; want refused: not enough disk", checking, out)
+		msg := fmt.Sprint(out["message"])
+		if out["status"] != false || !strings.Contains(msg, "not enough disk") || !strings.Contains(msg, "kept for the host") {
+			t.Errorf("allocate (checking %v) with the whole disk reserved = %v; want refused: not enough disk", checking, out)
 		}
+		t.Logf("refusal: %s", msg)
 	}
 	if m.Allocated() {
 		t.Error("allocated without the disk")
