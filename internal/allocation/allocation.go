@@ -136,7 +136,7 @@ func New(cfg Config, d Docker, specs Specs, log *slog.Logger) (*Manager, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Manager{cfg: cfg, docker: d, specs: specs, log: log.With("component", "allocation"), now: time.Now, st: st}, nil
+	return &Manager{cfg: cfg, docker: d, specs: specs, log: log.With("component", "allocation"), now: time.Now, st: st, diskUsed: -1}, nil
 }
 
 func (m *Manager) path() string { return filepath.Join(m.cfg.DataDir, "allocation.json") }

@@ -160,8 +160,11 @@ func makeDisk(ctx context.Context, dir, vol string, size int64) (_ disk, err err
 //     filesystems (1.6% of the size, 64 Ki inodes per GiB, for renters'
 //     many small files).
 func mkfsArgs(image string, size int64) []string {
-	// nodiscard: mke2fs would otherwise punch the preallocated blocks out.
-	args := []string{"-q", "-F", "-E", "nodiscard", "-b", "4096", "-i", "16384", "-I", "256", "-m", "0", "-O", "^resize_inode"}
+	// nodiscard: mke2fs would otherwise punch the preallocated blocks out;
+	// lazy_itable_init=0: mke2fs zeroes the inode tables now (keeping their
+	// blocks), where the kernel's lazy init after mounting would zero them
+	// through the loop device by punching holes (3 MiB of 200 MiB).
+	args := []string{"-q", "-F", "-E", "nodiscard,lazy_itable_init=0", "-b", "4096", "-i", "16384", "-I", "256", "-m", "0", "-O", "^resize_inode"}
 	if size < 1<<30 {
 		args = append(args, "-O", "^has_journal")
 	} else {
