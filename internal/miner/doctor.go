@@ -173,8 +173,8 @@ func rentalChecks(ctx context.Context, p RentalProbe) []Check {
 	err := p.CheckIsolation(ictx)
 	cancel()
 	isolation := Check{
-		Name:   "rental network isolation",
-		OK:     err == nil,
+		Name: "rental network isolation",
+		OK:   err == nil,
 		Detail: errText(err, fmt.Sprintf("network %s; iptables chains %s (the host's own addresses) and %s (LAN, cloud metadata, private, CGNAT, link-local, multicast: "+
 			"rentals reach only the internet, and what --miner.rental.allow-cidr opens)", docker.RentalNetwork, docker.IsolationChain, docker.EgressChain)),
 	}
