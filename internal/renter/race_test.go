@@ -69,6 +69,12 @@ func (m *fakeMiner) serve(ctx context.Context, req *protocol.Allocate) error {
 // Service with a real dendrite that rents it.
 func newMinerService(t *testing.T) (*Service, *fakeMiner, string) {
 	t.Helper()
+	return newMinerServiceWith(t, nil)
+}
+
+// newMinerServiceWith is newMinerService with the axon set up by setup.
+func newMinerServiceWith(t *testing.T, setup func(*axon.Axon)) (*Service, *fakeMiner, string) {
+	t.Helper()
 	mp, err := keys.FromURI("//Miner")
 	if err != nil {
 		t.Fatal(err)
@@ -76,6 +82,9 @@ func newMinerService(t *testing.T) (*Service, *fakeMiner, string) {
 	m := &fakeMiner{}
 	ax := axon.New(axon.Config{RatePerIP: 1e6, BurstPerIP: 1e6}, mp, nil)
 	axon.Handle(ax, m.serve)
+	if setup != nil {
+		setup(ax)
+	}
 	srv := httptest.NewServer(ax)
 	t.Cleanup(srv.Close)
 	host, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
@@ -167,5 +176,36 @@ func TestClaim(t *testing.T) {
 	defer r()
 	if err := s.DeallocateReason(context.Background(), string(hotkey(t, "//A")), "deallocated"); !errors.Is(err, ErrBusy) {
 		t.Errorf("DeallocateReason of a busy miner = %v; want ErrBusy", err)
+	}
+}
+
+// TestAllocateRefusedUnread: an axon that turns the allocate request away
+// before its handler runs (here its blacklist, 403) refused it: the
+// renter says so (ErrRefused, the API's 409) and removes the key, where a
+// request left without an answer keeps it.
+func TestAllocateRefusedUnread(t *testing.T) {
+	ctx := context.Background()
+	var checked bool
+	var mu sync.Mutex
+	s, m, hotkey := newMinerServiceWith(t, func(ax *axon.Axon) {
+		ax.SetBlacklist(func(_ context.Context, r axon.Request) string {
+			mu.Lock()
+			defer mu.Unlock()
+			if !checked { // the check passes, the allocate is refused
+				checked = true
+				return ""
+			}
+			return "blacklisted for this test"
+		})
+	})
+	_, err := s.AllocateHotkey(ctx, hotkey, Request{Timeline: 10})
+	if !errors.Is(err, ErrRefused) || errors.Is(err, errMaybeAllocated) || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("AllocateHotkey against a 403 = %v; want ErrRefused with the status", err)
+	}
+	if _, _, err := s.loadKey(ctx, hotkey); err == nil {
+		t.Error("the renter key outlived a refused allocation")
+	}
+	if m.allocated != 0 {
+		t.Errorf("the miner allocated %d times", m.allocated)
 	}
 }

@@ -78,6 +78,18 @@ var (
 // miner may hold the allocation, so no other miner is tried.
 var errMaybeAllocated = errors.New("the miner did not answer the allocate request and may have allocated anyway")
 
+// refusedUnread reports whether an axon answers code before its handler
+// runs (bittensor's order: headers, blacklist, signature and nonce, rate):
+// the request was refused unread. A timeout (408) or a server error may
+// come after the handler acted, so they are not.
+func refusedUnread(code int) bool {
+	switch code {
+	case 400, 401, 403, 413, 429, 431:
+		return true
+	}
+	return false
+}
+
 // RefusedError is a miner's refusal: errors.Is(err, ErrRefused) holds.
 type RefusedError struct {
 	Hotkey  string
@@ -913,6 +925,12 @@ func (s *Service) call(ctx context.Context, t dendrite.Target, syn *protocol.All
 		return output{}, errors.New("renter: no dendrite")
 	}
 	if err := s.d.Dendrite.Call(ctx, t, syn, s.cfg.Timeout); err != nil {
+		var de *dendrite.Error
+		if errors.As(err, &de) && refusedUnread(de.Code) {
+			// The axon turned the request away before its handler ran: a
+			// refusal, and nothing was allocated.
+			return output{}, &RefusedError{Hotkey: string(t.Hotkey), Op: op, Message: de.Error()}
+		}
 		return output{}, fmt.Errorf("%s on miner %s at %s: %w", op, t.Hotkey, t, err)
 	}
 	var out output
