@@ -4,25 +4,35 @@
 //
 // A container made by [Client.Create] is not privileged, adds no
 // capabilities, sets no-new-privileges, mounts no host path (only the
-// allocation's own named volume at /data), and is limited in CPUs (NanoCPUs
+// allocation's own named volume at /data, and LXCFS's /proc files read-only
+// where lxcfs runs, [Client.SetLXCFS], so free and /proc/meminfo show the
+// limits), keeps bounded logs, and is limited in CPUs (NanoCPUs
 // and, when it fits, a cpuset so nproc shows the count), memory (swap equal to
 // memory), PIDs and /dev/shm. SSH credentials are installed without a shell:
 // authorized_keys is copied in as a tar entry, and a root password is fed to
 // chpasswd on stdin.
 //
 // Disk: with a disk dir ([Client.SetDiskDir]) /data is an ext4 filesystem
-// image of the size rented, loop-mounted (nodev, nosuid) on the host and
+// image of the size rented, preallocated (never overcommitting the host's
+// disk), loop-mounted (nodev, nosuid) on the host and
 // bound into the container as a volume, so writes past the size fail with
 // ENOSPC; [Client.Remove] and [Client.RemoveOrphans] unmount and delete it,
 // and [Client.RemountDisks] mounts the images again after a reboot. The root
-// filesystem is limited (storage-opt size) only where the storage driver
-// supports it, else a warning says so. [Client.DiskLimit] tries both.
+// filesystem (Resources.RootBytes) is limited by storage-opt size where the
+// storage driver enforces it; elsewhere a warning says it is watched, and
+// the caller measures it ([Client.WritableBytes]) and stops the container
+// ([Client.Stop]) at the limit. [Client.Space] measures what the host can
+// still promise. [Client.DiskLimit] tries both limits.
 //
 // Network: containers created with Network [RentalNetwork] run on a bridge
 // of their own ([RentalBridge], no traffic between containers) that
-// [Client.EnsureRentalNetwork] guards with iptables rules: a rental cannot
-// open a connection to any address of the host, while the published SSH
-// port and the way out to the internet work.
+// [Client.EnsureRentalNetwork] guards with iptables and ip6tables rules: a
+// rental cannot open a connection to any address of the host
+// ([IsolationChain]) nor to anything but the internet ([EgressChain]: LAN,
+// private, CGNAT, link-local and cloud metadata, multicast, the host's
+// on-link networks; [Client.SetAllowCIDRs] opens chosen ranges), while the
+// published SSH port, replies, DNS to the host's resolvers and the way out
+// to the internet work. [Client.CheckIsolation] says what is missing.
 //
 // Host key: a container created with a HostKey ([NewHostKey]) offers only
 // that key, so the renter can pin it before the first login.
