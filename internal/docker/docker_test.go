@@ -334,11 +334,15 @@ func TestPasswordAllocation(t *testing.T) {
 	if res, _ := c.exec(ctx, id, []string{"test", "-e", "/pwned"}, nil); res.ExitCode == 0 {
 		t.Error("the password was run by a shell")
 	}
-	// sshd, once it has its host keys, allows passwords in this case only.
+	// sshd, once the entrypoint has run (it writes the password policy
+	// after making host keys, then starts sshd), allows passwords in this
+	// case only. sshd -T works earlier (the image's placeholder keys), so
+	// wait for the sshd the entrypoint started.
 	var conf string
 	for deadline := time.Now().Add(20 * time.Second); ; {
+		up, _ := c.exec(ctx, id, []string{"pgrep", "-f", "sshd -D"}, nil)
 		res, err := c.exec(ctx, id, []string{"/usr/sbin/sshd", "-T"}, nil)
-		if err == nil && res.ExitCode == 0 {
+		if err == nil && res.ExitCode == 0 && up.ExitCode == 0 {
 			conf = string(res.Stdout)
 			break
 		}
