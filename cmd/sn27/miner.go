@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,6 +34,7 @@ type allocLimitFlags struct {
 	diskGrace      time.Duration
 	allowCIDR      []string
 	lxcfs          string
+	allow          []netip.Prefix // allowCIDR, parsed by apply
 }
 
 func (l *allocLimitFlags) register(f *pflag.FlagSet, d allocation.Config) {
@@ -76,9 +78,11 @@ func (l *allocLimitFlags) apply(c *allocation.Config) error {
 	case l.diskGrace < 0 || l.diskGrace > 24*time.Hour:
 		return fmt.Errorf("--allocation.disk_grace %v: want 0..24h", l.diskGrace)
 	}
-	if _, err := docker.ParseAllowCIDRs(l.allowCIDR); err != nil {
+	allow, err := docker.ParseAllowCIDRs(l.allowCIDR)
+	if err != nil {
 		return fmt.Errorf("--miner.rental.allow-cidr: %w", err)
 	}
+	l.allow = allow
 	c.RootDiskBytes, c.DiskReserveBytes = int64(l.rootGB*(1<<30)), int64(l.reserveGB*(1<<30))
 	c.DiskCheck, c.DiskGrace = l.diskCheck, l.diskGrace
 	c.DefaultCPUs, c.DefaultRAMBytes, c.DefaultDiskBytes = l.cpus, int64(l.ramGB*(1<<30)), int64(l.diskGB*(1<<30))
@@ -162,8 +166,7 @@ object keyed by flag name), else defaults.`,
 				// leftovers are removed only if this miner made them.
 				dc.SetDiskDir(filepath.Join(alloc.DataDir, "volumes"))
 				dc.SetOwner(hot.SS58())
-				allow, _ := docker.ParseAllowCIDRs(allocLimits.allowCIDR) // checked by apply
-				dc.SetAllowCIDRs(allow)
+				dc.SetAllowCIDRs(allocLimits.allow)
 				dc.SetLXCFS(allocLimits.lxcfs)
 				m, err := allocation.New(alloc, dc, deps.Specs, log)
 				if err != nil {

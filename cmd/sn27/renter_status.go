@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sn27/sn27/internal/allocation"
 	"github.com/sn27/sn27/internal/renter"
 )
 
@@ -59,11 +60,11 @@ stops it again. Exit status 0 while the miner holds the rental, 1 when it does n
 					if st.DiskLimit > 0 {
 						pct := 100 * float64(st.DiskUsed) / float64(st.DiskLimit)
 						fmt.Fprintf(out, "root filesystem: %.1f of %.1f GiB used (%.0f%%)\n", float64(st.DiskUsed)/(1<<30), float64(st.DiskLimit)/(1<<30), pct)
-						if pct >= 90 && st.Reason == "" {
+						if float64(st.DiskUsed) >= allocation.DiskWarnShare*float64(st.DiskLimit) && st.Reason == "" {
 							fmt.Fprintln(out, "warning: the miner stops the rental when its root filesystem reaches the limit; free space or use /data")
 						}
 					}
-					if st.Reason == "disk_quota" {
+					if st.Reason == allocation.StopDiskQuota {
 						fmt.Fprintf(out, "stopped by the miner: the root filesystem reached its limit (disk_quota); files and /data are kept.\n"+
 							"Start it again with: sn27 renter restart %s  (then free space within the miner's grace period)\n", args[0])
 					} else if st.Reason != "" {

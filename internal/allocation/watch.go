@@ -24,20 +24,20 @@ const DiskWarnShare = 0.9
 // files and /data are kept; a restart by the renter gives DiskGrace to
 // free space.
 func (m *Manager) Watch(ctx context.Context) {
-	var lastNet time.Time
+	lastNet := time.Now() // Reconcile has just installed the rules
 	for {
-		wait := m.cfg.DiskCheck
-		if m.cfg.IsolationCheck > 0 && time.Since(lastNet) >= m.cfg.IsolationCheck {
+		wait := m.cfg.IsolationCheck
+		if wait > 0 && time.Since(lastNet) >= wait {
 			m.checkNetwork(ctx)
 			lastNet = time.Now()
 		}
-		if m.cfg.DiskCheck > 0 {
-			if near := m.watchDisk(ctx); near && m.cfg.DiskCheckNear > 0 {
-				wait = min(wait, m.cfg.DiskCheckNear)
+		if disk := m.cfg.DiskCheck; disk > 0 {
+			if m.watchDisk(ctx) && m.cfg.DiskCheckNear > 0 {
+				disk = min(disk, m.cfg.DiskCheckNear)
 			}
-		}
-		if wait <= 0 || (m.cfg.IsolationCheck > 0 && m.cfg.IsolationCheck < wait) {
-			wait = m.cfg.IsolationCheck
+			if wait <= 0 || disk < wait {
+				wait = disk
+			}
 		}
 		if wait <= 0 {
 			return // nothing to watch

@@ -24,7 +24,7 @@ import (
 // running; writing past the limit again stops it again.
 func TestRentalDiskQuota(t *testing.T) {
 	e := newAllocEnv(t)
-	info, err := e.dc.DiskLimit(context.Background()), error(nil)
+	info := e.dc.DiskLimit(context.Background())
 	if info.RootFS {
 		t.Logf("the storage driver enforces a root size here (%s): the watch only warns", info.RootFSDetail)
 	}
@@ -183,7 +183,10 @@ func TestRentalDiskQuota(t *testing.T) {
 	rm, m, stop = e.startWith(t, cfg, 0)
 	defer stop()
 	waitFor("started again by the miner's reconcile", 30*time.Second, func(c protocol.AllocationCheck) bool { return c.State == "running" })
-	var got string
+	var (
+		got string
+		err error
+	)
 	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
 		if got, err = sshRun(key, rec.SSHPort, "cat /data/marker"); err == nil {
 			break

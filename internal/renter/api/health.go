@@ -31,9 +31,6 @@ const (
 	statusStopped = "stopped" // the miner stopped the container (disk_quota): kept, a restart starts it
 )
 
-// diskWarnShare of a rental's root limit is where allocation.disk is sent.
-const diskWarnShare = 0.9
-
 // monitor is the health loop. Every interval it lists the allocations. One
 // past its deadline is forgotten (Ops.Forget, "expired") without a probe.
 // For every other one it probes the SSH port and asks the miner (Ops.Check)
@@ -294,7 +291,7 @@ func (m *monitor) tick(ctx context.Context) {
 			st.reported = st.status
 		}
 		if o.checkErr == nil && o.miner.DiskLimit > 0 {
-			warn := float64(o.miner.DiskUsed) >= diskWarnShare*float64(o.miner.DiskLimit)
+			warn := float64(o.miner.DiskUsed) >= allocation.DiskWarnShare*float64(o.miner.DiskLimit)
 			if warn && !st.diskWarn {
 				diskEvents = append(diskEvents, diskData{Hotkey: a.Hotkey, Host: a.Host, Port: a.Port,
 					UsedBytes: o.miner.DiskUsed, LimitBytes: o.miner.DiskLimit})
