@@ -55,6 +55,6 @@ with the Python miners and validators of the network.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newPowCmd(), newBenchCmd(), newDemoCmd(), newWalletCmd(),
-		newMetagraphCmd(), newSubnetCmd(), newStakeCmd(), newTransferCmd(), newBalanceCmd(), newMinerCmd(), newDevchainCmd(), newValidatorCmd(), newDevnetCmd(), newRenterCmd(), newRenterAPICmd())
+		newMetagraphCmd(), newSubnetCmd(), newStakeCmd(), newTransferCmd(), newBalanceCmd(), newMinerCmd(), newDevchainCmd(), newValidatorCmd(), newDevnetCmd(), newRenterCmd(), newRenterAPICmd(), newPoGCmd())
 	return root
 }

@@ -100,6 +100,18 @@ CREATE TABLE pending_commit (
 ) STRICT;
 CREATE INDEX pending_commit_netuid_hotkey ON pending_commit (netuid, hotkey);
 `},
+	// 4: proof-of-GPU verdicts, signed, with their evidence.
+	{version: 4, sql: `
+CREATE TABLE pog_verdict (
+	id         INTEGER PRIMARY KEY,
+	hotkey     TEXT    NOT NULL CHECK (hotkey <> ''),
+	block      INTEGER NOT NULL CHECK (block >= 0),
+	passed     INTEGER NOT NULL CHECK (passed IN (0, 1)),
+	created_at INTEGER NOT NULL,
+	verdict    TEXT    NOT NULL CHECK (json_valid(verdict))
+) STRICT;
+CREATE INDEX pog_verdict_hotkey ON pog_verdict (hotkey, id);
+`},
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -671,5 +672,33 @@ func TestMigrationBackfillsDeadline(t *testing.T) {
 	}
 	if want := time.Date(2025, 1, 1, 13, 0, 0, 0, time.UTC); !rows[0].Deadline.Equal(want) || !rows[1].Deadline.IsZero() {
 		t.Errorf("deadlines = %v, %v; want %v and none", rows[0].Deadline, rows[1].Deadline, want)
+	}
+}
+
+func TestVerdicts(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	for i := range VerdictsKept + 5 {
+		if err := s.AddVerdict(ctx, "5A", uint64(i), i%2 == 0, fmt.Sprintf(`{"block":%d}`, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AddVerdict(ctx, "5B", 7, true, `{"block":7,"b":1}`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddVerdict(ctx, "5B", 7, true, `not json`); err == nil {
+		t.Fatal("invalid JSON stored")
+	}
+	a, err := s.Verdicts(ctx, "5A", 0)
+	if err != nil || len(a) != VerdictsKept || a[0] != fmt.Sprintf(`{"block":%d}`, VerdictsKept+4) {
+		t.Fatalf("verdicts of 5A: %d %v, first %q", len(a), err, a[0])
+	}
+	all, _ := s.Verdicts(ctx, "", 2)
+	if len(all) != 2 || all[0] != `{"block":7,"b":1}` {
+		t.Fatalf("newest two: %q", all)
+	}
+	latest, err := s.LatestVerdicts(ctx)
+	if err != nil || len(latest) != 2 || latest["5B"] != `{"block":7,"b":1}` || latest["5A"] != a[0] {
+		t.Fatalf("latest %v %v", latest, err)
 	}
 }

@@ -10,7 +10,7 @@ import (
 // Config is the validator's configuration; flag names in comments.
 type Config struct {
 	NetUID  chain.NetUID // --netuid
-	Scoring string       // --validator.scoring: v1.5 (default) or seed
+	Scoring string       // --validator.scoring: v1.5 (default, also "v15"), seed or pog
 
 	DifficultyMin, DifficultyMax int           // --validator.difficulty.min|max
 	AlphabetSize                 int           // --validator.alphabet.size
@@ -35,6 +35,19 @@ type Config struct {
 	BlacklistHotkeys     []string
 	BlacklistColdkeys    []string
 	MetricsAddr          string
+
+	// Proof of GPU (docs/proof-of-gpu.md).
+	PoG           bool   // --validator.pog: prove the GPUs miners claim
+	PoGEvery      uint64 // --validator.pog.every: blocks between two proofs of a miner
+	PoGDelayMax   uint64 // --validator.pog.delay: a miner's first proof waits a random 0..this many blocks
+	PoGConcurrent int    // --validator.pog.concurrent: proofs at once
+	PoGTimeline   int64  // --validator.pog.timeline: minutes of the test allocation
+	PoGBinary     string // --validator.pog.binary: the prover copied into containers ("" = this executable)
+	PoGModels     string // --validator.pog.models: a model table file ("" = the built-in one)
+	PoGTestModels bool   // --validator.pog.test-models: also the test-only entries (PoCL CPU: devnet, tests)
+	// FeedAddr serves the signed verdict feed, GET /v1/verdicts
+	// (--validator.feed.addr; "" = off).
+	FeedAddr string
 }
 
 // DefaultConfig returns v1.5.1's schedule and limits.
@@ -61,5 +74,11 @@ func DefaultConfig() Config {
 		// The reference's v1.5 validators read specs from wandb; ours ask
 		// the miners directly.
 		PerformHardwareQuery: true,
+		// SN27 2.1 proves each miner once per 360-block epoch.
+		PoG:           true,
+		PoGEvery:      360,
+		PoGDelayMax:   360,
+		PoGConcurrent: 2,
+		PoGTimeline:   10,
 	}
 }

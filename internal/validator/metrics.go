@@ -11,6 +11,7 @@ type metrics struct {
 	weightsCommitted prometheus.Counter
 	chainErrors      *prometheus.CounterVec
 	rentalsEnded     *prometheus.CounterVec
+	pogVerdicts      *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -31,9 +32,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		rentalsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sn27_validator_rentals_ended_total", Help: "Rentals the status check ended, by reason: expired, miner_lost.",
 		}, []string{"reason"}),
+		pogVerdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sn27_validator_pog_verdicts_total", Help: "Proof-of-GPU verdicts: passed, or failed_<step>.",
+		}, []string{"result"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.roundSeconds, m.queried, m.challenges, m.weightsSet, m.weightsCommitted, m.chainErrors, m.rentalsEnded)
+		reg.MustRegister(m.roundSeconds, m.queried, m.challenges, m.weightsSet, m.weightsCommitted, m.chainErrors, m.rentalsEnded, m.pogVerdicts)
 	}
 	return m
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -67,6 +68,8 @@ type Validator struct {
 	neurons   []chain.Neuron
 	lastRound RoundReport
 
+	pog *pogState
+
 	// timelock builds the timelock commit-reveal path (nil: not supported
 	// yet, the round logs why and sets nothing).
 	timelock func(chain.CommitReveal) weightSetter
@@ -77,8 +80,17 @@ func New(cfg Config, deps Deps) (*Validator, error) {
 	if deps.Hotkey == nil || deps.Chain == nil || deps.Store == nil || deps.Dendrite == nil {
 		return nil, errors.New("validator: hotkey, chain, store and dendrite are required")
 	}
-	if cfg.Scoring != "v1.5" && cfg.Scoring != "seed" {
-		return nil, fmt.Errorf("unknown --validator.scoring %q (want v1.5 or seed)", cfg.Scoring)
+	if cfg.Scoring == "v15" {
+		cfg.Scoring = "v1.5"
+	}
+	if cfg.Scoring != "v1.5" && cfg.Scoring != "seed" && cfg.Scoring != "pog" {
+		return nil, fmt.Errorf("unknown --validator.scoring %q (want v15, seed or pog)", cfg.Scoring)
+	}
+	if cfg.Scoring == "pog" && !cfg.PoG {
+		return nil, errors.New("--validator.scoring pog needs --validator.pog")
+	}
+	if cfg.PoG && (cfg.PoGEvery == 0 || cfg.PoGConcurrent < 1 || cfg.PoGTimeline < 2) {
+		return nil, errors.New("--validator.pog.every and .concurrent must be positive, .timeline at least 2 minutes")
 	}
 	if cfg.DifficultyMin < 1 || cfg.DifficultyMax < cfg.DifficultyMin || cfg.DifficultyMax > pow.DefaultMaxDifficulty {
 		return nil, fmt.Errorf("difficulty range %d..%d: want 1 <= min <= max <= %d", cfg.DifficultyMin, cfg.DifficultyMax, pow.DefaultMaxDifficulty)
@@ -102,6 +114,10 @@ func New(cfg Config, deps Deps) (*Validator, error) {
 		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 27)),
 	}
 	v.timelock = timelockPath(v)
+	var err error
+	if v.pog, err = newPoGState(cfg); err != nil {
+		return nil, err
+	}
 	return v, nil
 }
 
@@ -203,7 +219,30 @@ func (v *Validator) Run(ctx context.Context) error {
 			_ = srv.Shutdown(sctx)
 		}()
 	}
+	if v.cfg.FeedAddr != "" {
+		srv := &http.Server{Addr: v.cfg.FeedAddr, Handler: v.VerdictsHandler(), ReadHeaderTimeout: 5 * time.Second}
+		ln, err := net.Listen("tcp", v.cfg.FeedAddr)
+		if err != nil {
+			return fmt.Errorf("verdict feed: %w", err)
+		}
+		v.log.Info("verdict feed", "url", "http://"+ln.Addr().String()+"/v1/verdicts")
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				v.log.Error("verdict feed", "err", err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			<-ctx.Done()
+			sctx, c := context.WithTimeout(context.Background(), 2*time.Second)
+			defer c()
+			_ = srv.Shutdown(sctx)
+		}()
+	}
 	defer wg.Wait()
+	defer v.pog.wg.Wait()
 
 	var nextSync, nextChallenge, nextSpecs, nextWeights, nextRentals uint64
 	if s, ok, _ := v.deps.Store.Meta(ctx, "next_weights_block"); ok {
@@ -256,6 +295,9 @@ func (v *Validator) Run(ctx context.Context) error {
 		if v.cfg.PerformHardwareQuery && b >= nextSpecs {
 			v.specsRound(ctx, v.snapshot())
 			nextSpecs = b + v.cfg.SpecsEvery
+		}
+		if v.cfg.PoG {
+			v.pogTick(ctx, b)
 		}
 		if _, recommit, err := v.Reveal(ctx); err != nil && ctx.Err() == nil {
 			v.log.Warn("reveal weights", "err", err)
@@ -463,12 +505,19 @@ func (v *Validator) Scores(ctx context.Context, ns []chain.Neuron) ([]chain.UID,
 		return nil, nil, err
 	}
 	allocated, _ := v.deps.Store.Allocated(ctx)
+	var credits map[string]float64
+	if v.cfg.Scoring == "pog" {
+		credits = v.pogCredits(ctx)
+	}
 	uids := make([]chain.UID, 0, len(ns))
 	scores := make([]float64, 0, len(ns))
 	for _, n := range ns {
 		st, ok := stats[string(n.Hotkey)]
 		s := 0.0
-		if ok || allocated[string(n.Hotkey)] {
+		if v.cfg.Scoring == "pog" {
+			// Verified GPUs only: a miner that failed or refused has none.
+			s = credits[string(n.Hotkey)]
+		} else if ok || allocated[string(n.Hotkey)] {
 			switch v.cfg.Scoring {
 			case "seed":
 				if st.Successes > 0 {
