@@ -91,7 +91,7 @@ dockerd_check() {
   t=$SECONDS
   "$here/scripts/test-deps.sh" 2>&1 | tail -n 3 | sed 's/^/  /' >&2 || die "scripts/test-deps.sh"
   say "this machine's test dependencies checked in $((SECONDS - t)) s"
-  if [ "$dockerd_image" = copy ] && ! docker image inspect sn27/allocation:bookworm >/dev/null 2>&1; then
+  if [ "$dockerd_image" = copy ] && ! docker image inspect sn27/allocation:bookworm-2 >/dev/null 2>&1; then
     say "building the allocation image on the host's dockerd (to copy it)"
     (cd "$here" && go run ./cmd/sn27 miner image build >/dev/null) || die "sn27 miner image build"
   fi

@@ -260,7 +260,7 @@ cmd_load() {
   need_root
   local t0 img
   "${fresh_docker[@]}" version >/dev/null 2>&1 || die "not running (fresh-dockerd.sh start)"
-  [ $# -gt 0 ] || set -- sn27/allocation:bookworm
+  [ $# -gt 0 ] || set -- sn27/allocation:bookworm-2
   for img in "$@"; do
     t0="$(now)"
     "${host_docker[@]}" image inspect "$img" >/dev/null 2>&1 ||

@@ -239,7 +239,7 @@ rentals see their own limits (LXCFS), the NVIDIA container runtime (when GPUs ex
 allocations, hashcat and free disk space. Prints PASS/FAIL with a fix for each, and exits 1 when
 anything fails.`,
 		Example: `  sn27 miner doctor
-  sn27 miner doctor --ssh.port 4444 --allocation.image sn27/allocation:bookworm`,
+  sn27 miner doctor --ssh.port 4444 --allocation.image sn27/allocation:bookworm-2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()

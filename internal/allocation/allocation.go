@@ -68,6 +68,10 @@ type Config struct {
 	// AllowAllGPUs lets a request with gpu.count -1 have every GPU
 	// (--allocation.allow_all_gpus); otherwise -1 is refused.
 	AllowAllGPUs bool
+	// NoGPUDevices gives rentals no NVIDIA devices whatever they ask: the
+	// devnet's miners, whose claimed "GPU" is PoCL on the CPU (never set
+	// on a real miner).
+	NoGPUDevices bool
 	// Network is the Docker network rentals join; the miner owns it and
 	// drops its traffic to the host's own addresses. "" uses Docker's
 	// default bridge (no isolation: tests only).
@@ -508,6 +512,14 @@ func (m *Manager) cannotLocked(ctx context.Context, req *protocol.Allocate) stri
 	return m.noSpaceLocked(ctx, m.withDefaults(r))
 }
 
+// gpuDevices is the NVIDIA devices a rental of r gets.
+func (m *Manager) gpuDevices(r protocol.DeviceRequirement) int {
+	if m.cfg.NoGPUDevices {
+		return 0
+	}
+	return int(r.GPU.Count)
+}
+
 // rootLimit is the root filesystem limit of a rental of r.
 func (m *Manager) rootLimit(r protocol.DeviceRequirement) int64 {
 	if m.cfg.RootDiskBytes > 0 {
@@ -594,7 +606,7 @@ func (m *Manager) allocateLocked(ctx context.Context, validator keys.Hotkey, req
 		Labels: map[string]string{"sn27.allocation": "1", "sn27.renter": hex.EncodeToString(sum[:8]), "sn27.validator": string(validator)},
 		Resources: docker.Resources{
 			CPUs: int(r.CPU.Count), MemoryBytes: r.RAM.Capacity, PidsLimit: m.cfg.PidsLimit, ShmBytes: m.cfg.ShmBytes,
-			DiskBytes: r.HardDisk.Capacity, RootBytes: m.rootLimit(r), GPUs: int(r.GPU.Count),
+			DiskBytes: r.HardDisk.Capacity, RootBytes: m.rootLimit(r), GPUs: m.gpuDevices(r),
 		},
 		SSHHostPort:   m.cfg.SSHPort,
 		Volume:        name,

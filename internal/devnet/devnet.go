@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -58,7 +59,21 @@ type Config struct {
 	// SSHPort+i. With Docker and the allocation image present the miners
 	// rent out containers; 0 turns rentals off.
 	SSHPort int
+	// PoG runs proof of GPU: every miner claims one "PoCL CPU" GPU of
+	// PoGMemory bytes and proves it in its container, except the last
+	// miner, which claims an NVIDIA H100 it does not have. The validator
+	// scores verified GPUs only (--validator.scoring pog) and serves its
+	// verdicts on FeedAddr. Needs rentals (Docker and the image).
+	PoG       bool
+	PoGMemory int64
+	// PoGBinary is the prover copied into the containers ("" = this
+	// executable; tests name a built sn27).
+	PoGBinary string
+	FeedAddr  string // "" = no verdict feed
 }
+
+// LiarModel is what the devnet's lying miner claims.
+const LiarModel = "NVIDIA H100 80GB HBM3"
 
 // DefaultConfig: 3 miners, 1 s blocks.
 func DefaultConfig() Config {
@@ -67,13 +82,17 @@ func DefaultConfig() Config {
 		DashboardAddr: "127.0.0.1:8080",
 		Delays:        []time.Duration{0, 700 * time.Millisecond, 1500 * time.Millisecond, 2500 * time.Millisecond},
 		SSHPort:       4450,
+		PoGMemory:     256 << 20,
+		FeedAddr:      "127.0.0.1:8095",
 	}
 }
 
 // Info is what a started devnet tells the user.
 type Info struct {
 	ChainURL   string
-	Dashboard  string // URL, "" when off
+	Dashboard  string      // URL, "" when off
+	Feed       string      // the verdict feed's URL, "" when off
+	Liar       keys.Hotkey // the miner claiming an H100 it does not have (with PoG)
 	Wallets    string
 	NetUID     chain.NetUID
 	Validator  keys.Hotkey
@@ -229,6 +248,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info, *Ne
 			c.Close()
 		}
 	}
+	if cfg.PoG && rentals != "" {
+		return fmt.Errorf("--pog proves GPUs in rental containers, and rentals are %s", rentals)
+	}
 	n.info.Rentals, n.info.DataDir = rentals, dir
 	for i, w := range minerWallets {
 		hot, err := w.LoadHotkey(ctx)
@@ -253,6 +275,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info, *Ne
 			}
 			defer m.Close()
 			deps.Allocator, deps.Specs = m, m.specs
+			if cfg.PoG {
+				deps.Specs = m.claim
+				if i == cfg.Miners-1 {
+					n.info.Liar = hot.Hotkey()
+				}
+			}
 			mcfg.SSHPort = cfg.SSHPort + i
 			n.info.SSHPorts = append(n.info.SSHPorts, mcfg.SSHPort)
 		}
@@ -292,6 +320,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info, *Ne
 	vcfg.NetUID, vcfg.DifficultyMin, vcfg.DifficultyMax = netuid, 5, 7
 	vcfg.PowTimeout, vcfg.BlockPoll = 10*time.Second, cfg.BlockTime/4
 	vcfg.ChallengeEveryMin, vcfg.ChallengeEveryMax, vcfg.SyncEvery, vcfg.SpecsEvery, vcfg.WeightsEvery = 3, 5, 5, 30, 10
+	vcfg.PoG = cfg.PoG
+	if cfg.PoG {
+		// Proofs every 2 minutes at 1 s blocks, one at a time (2 cores run
+		// the whole network); weights from verified GPUs only.
+		vcfg.Scoring, vcfg.PoGTestModels, vcfg.PoGBinary = "pog", true, cfg.PoGBinary
+		vcfg.PoGEvery, vcfg.PoGDelayMax, vcfg.PoGConcurrent, vcfg.SpecsEvery = 120, 3, 1, 10
+	}
 	if n.v, err = validator.New(vcfg, validator.Deps{Hotkey: vhot, Chain: n.client, Store: n.store, Dendrite: d, Log: log.With("component", "validator")}); err != nil {
 		return err
 	}
@@ -302,6 +337,26 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Info, *Ne
 			errc <- fmt.Errorf("validator: %w", err)
 		}
 	}()
+	if cfg.FeedAddr != "" {
+		fl, err := net.Listen("tcp", cfg.FeedAddr)
+		if err != nil {
+			return fmt.Errorf("verdict feed listen on %s: %w", cfg.FeedAddr, err)
+		}
+		n.info.Feed = "http://" + fl.Addr().String() + "/v1/verdicts"
+		srv := &http.Server{Handler: n.v.VerdictsHandler(), ReadHeaderTimeout: 5 * time.Second}
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(fl); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("verdict feed: %w", err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			<-ctx.Done()
+			srv.Close()
+		}()
+	}
 	if cfg.DashboardAddr != "" {
 		dl, err := net.Listen("tcp", cfg.DashboardAddr)
 		if err != nil {
@@ -340,6 +395,20 @@ type rentalMiner struct {
 	*allocation.Manager
 	dc    *docker.Client
 	specs *hwspec.Reader
+	claim claimSpecs // the specs with the GPU the miner claims (PoG)
+}
+
+// claimSpecs is a hardware report whose GPU section says what the devnet
+// miner claims.
+type claimSpecs struct {
+	r   allocation.Specs
+	gpu hwspec.GPU
+}
+
+func (c claimSpecs) Read(ctx context.Context) (hwspec.Report, error) {
+	rep, err := c.r.Read(ctx)
+	rep.GPU = c.gpu
+	return rep, err
 }
 
 func (r rentalMiner) Close() {
@@ -362,8 +431,20 @@ func (n *Network) rentals(ctx context.Context, i int, hw hwspec.Config, log *slo
 	acfg.DiskReserveBytes = 1 << 30 // a trial network on a developer's disk
 	dc.SetDiskDir(filepath.Join(acfg.DataDir, "volumes"))
 	dc.SetOwner(acfg.DataDir)
+	if n.cfg.PoG {
+		acfg.NoGPUDevices = true // the claimed GPU is PoCL on the CPU
+	}
 	specs := hwspec.New(hw, dc)
-	m, err := allocation.New(acfg, dc, specs, log)
+	claim := claimSpecs{r: specs, gpu: hwspec.GPU{Count: 1, Capacity: n.cfg.PoGMemory >> 20,
+		Details: []hwspec.GPUDetail{{Name: "PoCL CPU", Capacity: n.cfg.PoGMemory >> 20}}}}
+	if i == n.cfg.Miners-1 {
+		claim.gpu = hwspec.GPU{Count: 1, Capacity: 81559, Details: []hwspec.GPUDetail{{Name: LiarModel, Capacity: 81559}}}
+	}
+	var alloc allocation.Specs = specs
+	if n.cfg.PoG {
+		alloc = claim
+	}
+	m, err := allocation.New(acfg, dc, alloc, log)
 	if err != nil {
 		dc.Close()
 		return rentalMiner{}, err
@@ -371,7 +452,7 @@ func (n *Network) rentals(ctx context.Context, i int, hw hwspec.Config, log *slo
 	if err := m.Reconcile(ctx); err != nil {
 		log.Error("reconcile the miner's rental with docker", "err", err)
 	}
-	return rentalMiner{Manager: m, dc: dc, specs: specs}, nil
+	return rentalMiner{Manager: m, dc: dc, specs: specs, claim: claim}, nil
 }
 
 // Beacon is the dev chain's drand beacon cryptography, from
@@ -508,6 +589,12 @@ func PrintInfo(w io.Writer, info Info) {
 	fmt.Fprintf(w, "  chain       %s   (e.g. sn27 metagraph --netuid %d --subtensor.chain_endpoint %s)\n", info.ChainURL, info.NetUID, info.ChainURL)
 	if info.Dashboard != "" {
 		fmt.Fprintf(w, "  dashboard   %s\n", info.Dashboard)
+	}
+	if info.Feed != "" {
+		fmt.Fprintf(w, "  verdicts    %s   (signed; check one: curl -s '%s?limit=1' | sn27 pog verify - --validator %s)\n", info.Feed, info.Feed, info.Validator)
+	}
+	if info.Liar != "" {
+		fmt.Fprintf(w, "  proof of GPU every miner proves its PoCL device; %s claims an %s it does not have\n", info.Liar, LiarModel)
 	}
 	fmt.Fprintf(w, "  wallets     %s (no passwords: owner, validator, miner-N)\n", info.Wallets)
 	fmt.Fprintf(w, "  validator   %s\n", info.Validator)

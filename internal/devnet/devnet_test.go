@@ -33,6 +33,7 @@ func TestDevnetRanksMiners(t *testing.T) {
 	cfg.DataDir, cfg.BlockTime, cfg.AxonPort = t.TempDir(), 200*time.Millisecond, freePort(t)
 	cfg.ChainAddr = net.JoinHostPort("127.0.0.1", "0")
 	cfg.DashboardAddr = net.JoinHostPort("127.0.0.1", "0")
+	cfg.FeedAddr = net.JoinHostPort("127.0.0.1", "0")
 	run := func(check func(devnet.Info, *devnet.Network)) devnet.Info {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -172,6 +173,7 @@ func TestDevnetCommitReveal(t *testing.T) {
 	cfg.DataDir, cfg.BlockTime, cfg.AxonPort, cfg.Miners, cfg.CommitReveal = t.TempDir(), 150*time.Millisecond, freePort(t), 2, true
 	cfg.ChainAddr = net.JoinHostPort("127.0.0.1", "0")
 	cfg.DashboardAddr = net.JoinHostPort("127.0.0.1", "0")
+	cfg.FeedAddr = net.JoinHostPort("127.0.0.1", "0")
 	cfg.SSHPort = 0
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

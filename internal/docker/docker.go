@@ -34,7 +34,12 @@ var ErrNotFound = errors.New("not found")
 var ErrExists = errors.New("already exists")
 
 // DefaultImage is the image BuildImage makes and allocations run.
-const DefaultImage = "sn27/allocation:bookworm"
+//
+// The tag names the image's contents: bump its suffix whenever the packages
+// or files BuildImage puts in change, so that `sn27 miner image build`
+// (and `make deps`) builds the new image where an older one exists.
+// 2: the OpenCL ICD loader, PoCL and nvidia.icd (proof of GPU).
+const DefaultImage = "sn27/allocation:bookworm-2"
 
 // VolumeLabel marks the volumes Create makes; Remove deletes only those.
 const VolumeLabel = "io.sn27.allocation-volume"
@@ -452,6 +457,10 @@ func (s ContainerSpec) configs(ncpu int) (*container.Config, *container.HostConf
 			Count:        r.GPUs,
 			Capabilities: [][]string{{"gpu"}},
 		}}
+		// compute mounts the driver's CUDA and OpenCL libraries
+		// (libnvidia-opencl.so.1, which the image's nvidia.icd names):
+		// proof of GPU and renters' jobs need them, not only nvidia-smi.
+		cfg.Env = append(cfg.Env, "NVIDIA_DRIVER_CAPABILITIES=compute,utility")
 	}
 	if s.Volume != "" {
 		hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: s.Volume, Target: DataPath}}

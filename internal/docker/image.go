@@ -31,7 +31,11 @@ type BuildOptions struct {
 }
 
 // basePackages are installed into every image (debootstrap --include).
-var basePackages = []string{"openssh-server", "procps", "iproute2", "ca-certificates", "nano", "less"}
+// The OpenCL ICD loader and PoCL let `sn27 pog serve` (proof of GPU) run in
+// the container: on NVIDIA hosts through the driver's libnvidia-opencl.so.1
+// (mounted by the NVIDIA container runtime, named by the nvidia.icd
+// configureRootfs writes), on CPU hosts and devnets through PoCL.
+var basePackages = []string{"openssh-server", "procps", "iproute2", "ca-certificates", "nano", "less", "ocl-icd-libopencl1", "pocl-opencl-icd"}
 
 // entrypointScript is the image's command: host keys are made at the first
 // start (never baked into the image), and password logins are allowed only
@@ -250,6 +254,14 @@ func configureRootfs(root string) error {
 		if err := os.WriteFile(pamSSHD, re.ReplaceAll(b, []byte("${1}optional${2}")), 0o644); err != nil {
 			return err
 		}
+	}
+	// The ICD file the NVIDIA container runtime does not write: the loader
+	// skips it where the library is absent (CPU hosts).
+	if err := os.MkdirAll(filepath.Join(root, "etc/OpenCL/vendors"), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(root, "etc/OpenCL/vendors/nvidia.icd"), []byte("libnvidia-opencl.so.1\n"), 0o644); err != nil {
+		return err
 	}
 	if err := os.WriteFile(filepath.Join(root, "usr/sbin/sn27-entrypoint"), []byte(entrypointScript), 0o755); err != nil {
 		return err

@@ -50,6 +50,12 @@ func (b *OpenCLBackend) prover(dev int) (*opencl.Prover, error) {
 	return p, nil
 }
 
+// Prepare opens the device and builds its kernels.
+func (b *OpenCLBackend) Prepare(_ context.Context, dev int) error {
+	_, err := b.prover(dev)
+	return err
+}
+
 // Matmul runs the product on the device.
 func (b *OpenCLBackend) Matmul(ctx context.Context, dev, n int, seedA, seedB uint64, c []float32) error {
 	p, err := b.prover(dev)

@@ -43,9 +43,16 @@ type devState struct {
 }
 
 type server struct {
-	b       Backend
-	devices []pog.DeviceInfo
-	state   map[int]*devState
+	b        Backend
+	devices  []pog.DeviceInfo
+	state    map[int]*devState
+	prepared bool
+}
+
+// preparer is a Backend that can get a device ready (build its kernels)
+// before the timed steps.
+type preparer interface {
+	Prepare(ctx context.Context, dev int) error
 }
 
 // Serve answers requests read from in, one JSON line each, on out, until
@@ -151,6 +158,13 @@ func (s *server) handle(ctx context.Context, req pog.Request) (pog.Response, err
 	case pog.OpIdentify:
 		if err := s.device(0); err != nil && s.devices == nil {
 			return pog.Response{}, err
+		}
+		if p, ok := s.b.(preparer); ok && !s.prepared {
+			// Kernels are built now, outside the timed steps (PoCL compiles
+			// them for seconds in a fresh container). A device that fails
+			// here fails again, with its error, when it is asked to work.
+			s.prepared = true
+			each(len(s.devices), func(i int) pog.Result { p.Prepare(ctx, i); return pog.Result{} })
 		}
 		return pog.Response{Devices: s.devices}, nil
 	case pog.OpWork:

@@ -193,14 +193,14 @@ func (v *Validator) prove(ctx context.Context, n chain.Neuron, claim pogrun.Clai
 	t := dendrite.Target{IP: n.Axon.IP, Port: int(n.Axon.Port), Hotkey: n.Hotkey}
 
 	// The allocation: the claimed GPUs, and RAM for the prover's copy of C
-	// (and, on a CPU device, for the memory it fills).
+	// (4n² bytes per GPU) and, on a CPU device, for the memory it fills.
 	var dr protocol.DeviceRequirement
 	dr.CPU.Count = 1
 	dr.GPU.Count = int64(claim.Count)
-	ram := int64(2 << 30)
+	ram := int64(1 << 30)
 	if m, ok := pog.Claimed(v.pog.models, claim.Model); ok {
 		if p, err := pog.PlanFor(m, max(claim.MemBytes, 1<<20), 0); err == nil {
-			ram += int64(claim.Count) * 12 * int64(p.N) * int64(p.N)
+			ram += int64(claim.Count) * 4 * int64(p.N) * int64(p.N)
 			if m.Type == "cpu" {
 				ram += int64(claim.Count) * p.Bytes()
 			}
