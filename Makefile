@@ -65,6 +65,13 @@ fresh-check:
 fresh-dockerd-check:
 	FRESH_DOCKERD_ONLY=1 $(if $(PKGS),FRESH_DOCKERD_PKGS="$(PKGS)") $(if $(RUN),FRESH_DOCKERD_RUN="$(RUN)") ./scripts/fresh-check.sh
 
+# What scripts/gpu-check.sh needs on a bare NVIDIA machine: bin/sn27 and,
+# in .gpu-debs/, hashcat and the OpenCL ICD loader as Debian packages (carry
+# bin and .gpu-debs to the GPU machine; see docs/proof-of-gpu.md).
+.PHONY: gpu-check-prep
+gpu-check-prep: build
+	@mkdir -p .gpu-debs && cd .gpu-debs && apt-get download hashcat hashcat-data ocl-icd-libopencl1 libminizip1 libxxhash0 >/dev/null && ls -l
+
 # Fuzz each target for FUZZTIME (default 1m).
 FUZZTIME ?= 1m
 fuzz:

@@ -21,6 +21,12 @@ START=$(date +%s)
 OUT=${OUT:-/tmp/gpu-check}
 SN27=${SN27:-./bin/sn27}
 DEBS=${DEBS:-.gpu-debs}
+# A dry run on a machine without GPUs: GPU_CHECK_TYPE=cpu POG_ARGS="--test-models
+# --model 'PoCL CPU' --memory 256MiB" proves the CPU's PoCL device instead.
+TYPE=${GPU_CHECK_TYPE:-gpu}
+POG_ARGS=${POG_ARGS:-}
+eval "POG_ARR=($POG_ARGS)" # the operator's own words, shell-quoted
+HC_TYPE=2; [ "$TYPE" = cpu ] && HC_TYPE=1
 mkdir -p "$OUT"
 ERRORS=()
 log() { echo "gpu-check: $*" >&2; }
@@ -50,7 +56,7 @@ if [ -n "$NVLIB" ] && ! grep -qs 'libnvidia-opencl' /etc/OpenCL/vendors/*.icd; t
     log "OCL_ICD_VENDORS=$OUT/vendors"
   fi
 fi
-[ -n "$NVLIB" ] || err "no libnvidia-opencl.so.1 on this machine (is the NVIDIA driver installed?)"
+[ -n "$NVLIB" ] || [ "$TYPE" = cpu ] || err "no libnvidia-opencl.so.1 on this machine (is the NVIDIA driver installed?)"
 HASHCAT=$(command -v hashcat || true)
 if [ -z "$HASHCAT" ]; then
   debs=$(ls "$DEBS"/hashcat_*.deb "$DEBS"/hashcat-data_*.deb "$DEBS"/libminizip1_*.deb "$DEBS"/libxxhash0_*.deb 2>/dev/null)
@@ -67,9 +73,9 @@ fi
 # 2. What nvidia-smi and OpenCL see.
 timeout 30 nvidia-smi --query-gpu=index,name,pci.bus_id,uuid,memory.total,driver_version --format=csv,noheader >"$OUT/nvidia-smi.csv" 2>&1 || err "nvidia-smi: $(tail -2 "$OUT/nvidia-smi.csv")"
 timeout 60 "$SN27" pog devices >"$OUT/devices.json" 2>"$OUT/devices.err" || { err "sn27 pog devices: $(tail -3 "$OUT/devices.err")"; : >"$OUT/devices.json"; }
-GPUS=$(grep -c '"type": "gpu"' "$OUT/devices.json" 2>/dev/null || echo 0)
-GPU_INDEXES=$(awk '/"index":/{gsub(/[^0-9]/,"",$2); i=$2} /"type": "gpu"/{print i}' "$OUT/devices.json" 2>/dev/null)
-log "$GPUS OpenCL GPU(s): $(echo $GPU_INDEXES)"
+GPU_INDEXES=$(awk -v t="\"type\": \"$TYPE\"" '/"index":/{gsub(/[^0-9]/,"",$2); i=$2} index($0,t){print i}' "$OUT/devices.json" 2>/dev/null)
+GPUS=$(echo $GPU_INDEXES | wc -w)
+log "$GPUS OpenCL $TYPE device(s): $(echo $GPU_INDEXES)"
 BUS=false; UUID=false
 grep -q '"pci_bus_id"' "$OUT/devices.json" 2>/dev/null && BUS=true
 grep -q '"uuid"' "$OUT/devices.json" 2>/dev/null && UUID=true
@@ -85,7 +91,7 @@ done
 OCL+="]"
 HC="null"
 if [ -n "$HASHCAT" ] && [ "$(left)" -gt 150 ]; then
-  if timeout 150 "$HASHCAT" -b -m 610 -D 2 --machine-readable --quiet >"$OUT/hashcat.txt" 2>&1; then
+  if timeout 150 "$HASHCAT" -b -m 610 -D "$HC_TYPE" --machine-readable --quiet >"$OUT/hashcat.txt" 2>&1; then
     # device_id:mode:...:speed (H/s) lines
     HC="["; sep=""
     while IFS=: read -r dev mode _ _ _ speed _; do
@@ -101,7 +107,7 @@ if [ "$GPUS" -gt 0 ]; then
   for n in "$GPUS" 1; do
     [ "$(left)" -gt 60 ] || { err "no time left for sn27 pog prove --count $n"; break; }
     t0=$(date +%s.%N)
-    timeout $(( $(left) - 30 )) "$SN27" pog prove --count "$n" --json >"$OUT/pog-$n.json" 2>"$OUT/pog-$n.err"
+    timeout $(( $(left) - 30 )) "$SN27" pog prove --count "$n" --json "${POG_ARR[@]+"${POG_ARR[@]}"}" >"$OUT/pog-$n.json" 2>"$OUT/pog-$n.err"
     rc=$?
     t1=$(date +%s.%N)
     log "sn27 pog prove --count $n: rc $rc in $(echo "$t1 - $t0" | bc 2>/dev/null || echo '?') s"

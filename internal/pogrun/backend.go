@@ -110,6 +110,8 @@ func (b *OpenCLBackend) Close() {
 // what an honest device would, slowly. Devs are the devices it claims.
 type CPUBackend struct {
 	Devs []pog.DeviceInfo
+	// Limit bounds the bytes of one job (0: none).
+	Limit int64
 
 	mu   sync.Mutex
 	fill map[int]cpuFill
@@ -122,6 +124,9 @@ type cpuFill struct {
 
 // Devices returns Devs.
 func (b *CPUBackend) Devices() ([]pog.DeviceInfo, error) { return b.Devs, nil }
+
+// HostLimit is Limit.
+func (b *CPUBackend) HostLimit() int64 { return b.Limit }
 
 // Matmul computes A·B in float32, row by row.
 func (b *CPUBackend) Matmul(ctx context.Context, dev, n int, seedA, seedB uint64, c []float32) error {

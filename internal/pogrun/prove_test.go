@@ -352,3 +352,20 @@ func (h *halfHeld) Pass(ctx context.Context, dev int, seed uint64, d []uint64) e
 	return nil
 }
 func (h *halfHeld) Free(int) {}
+
+// FuzzServe: whatever lines reach the prover, it answers each (or ends on
+// an I/O error) and never panics.
+func FuzzServe(f *testing.F) {
+	f.Add([]byte(`{"op":"identify"}` + "\n" + `{"op":"work","work":[{"device":0,"n":8,"seed_a":1,"seed_b":2}]}` + "\n" + `{"op":"open","open":[{"device":0,"indices":[0,7]}]}` + "\n"))
+	f.Add([]byte(`{"op":"fill","fill":[{"device":0,"chunks":4,"words":8,"rounds":1,"seed":3}]}` + "\n" + `{"op":"pass","pass":[{"device":0,"seed":4}]}` + "\n" + `{"op":"open_mem","open_mem":[{"device":0,"indices":[3]}]}` + "\n"))
+	f.Add([]byte(`{"op":"open_mem","open_mem":[{"device":0,"indices":[-1]}]}` + "\n{\n" + `{"op":"bye"}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		b := &CPUBackend{Devs: testDevs("Test GPU", 2), Limit: 1 << 16}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		var out strings.Builder
+		if err := Serve(ctx, strings.NewReader(string(in)), &out, b); err != nil && ctx.Err() == nil && !strings.Contains(err.Error(), "line over") {
+			t.Fatalf("Serve: %v", err)
+		}
+	})
+}

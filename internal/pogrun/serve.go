@@ -49,6 +49,18 @@ type server struct {
 	prepared bool
 }
 
+// limiter is a Backend that bounds the host memory one job may take.
+type limiter interface {
+	HostLimit() int64
+}
+
+func (s *server) tooBig(bytes int64) error {
+	if l, ok := s.b.(limiter); ok && l.HostLimit() > 0 && bytes > l.HostLimit() {
+		return fmt.Errorf("a job of %d bytes: this prover takes at most %d", bytes, l.HostLimit())
+	}
+	return nil
+}
+
 // preparer is a Backend that can get a device ready (build its kernels)
 // before the timed steps.
 type preparer interface {
@@ -176,6 +188,9 @@ func (s *server) handle(ctx context.Context, req pog.Request) (pog.Response, err
 			if j.N < 1 || j.N > pog.MaxN {
 				return pog.Response{}, fmt.Errorf("work: n %d out of 1..%d", j.N, pog.MaxN)
 			}
+			if err := s.tooBig(4 * int64(j.N) * int64(j.N)); err != nil {
+				return pog.Response{}, err
+			}
 			devs[i] = j.Device
 		}
 		if err := distinct(devs); err != nil {
@@ -204,6 +219,9 @@ func (s *server) handle(ctx context.Context, req pog.Request) (pog.Response, err
 			}
 			if j.Chunks < 1 || j.Chunks > pog.MaxChunks || j.Words < 1 || j.Words > pog.MaxChunkWords || j.Rounds < 0 || j.Rounds > pog.MaxRounds {
 				return pog.Response{}, fmt.Errorf("fill: %d chunks of %d words, %d rounds: out of range", j.Chunks, j.Words, j.Rounds)
+			}
+			if err := s.tooBig(8 * int64(j.Chunks) * int64(j.Words)); err != nil {
+				return pog.Response{}, err
 			}
 			devs[i] = j.Device
 		}
