@@ -74,12 +74,18 @@ func toAllocation(a renter.Allocation) api.Allocation {
 		KnownHosts: renter.KnownHostsLine(a.Host, a.Port, a.HostKey)}
 }
 
+func toAPIResource(r renter.Resource) api.Resource {
+	return api.Resource{Hotkey: r.Hotkey, GPUName: r.GPUName, GPUMemoryGB: r.GPUMemoryGB, GPUCount: r.GPUCount,
+		VCPUs: r.VCPUs, RAMGB: r.RAMGB, DiskGB: r.DiskGB, Allocated: r.Allocated,
+		Verified: r.Verified, VerifiedModel: r.VerifiedModel, VerifiedGPUs: r.VerifiedGPUs, VerdictAge: r.VerdictAge,
+		VerdictBlock: r.VerdictBlock, VerdictFailedStep: r.VerdictFailedStep}
+}
+
 func (o renterOps) Resources(ctx context.Context) ([]api.Resource, error) {
 	rs, err := o.s.Resources(ctx)
 	out := make([]api.Resource, len(rs))
 	for i, r := range rs {
-		out[i] = api.Resource{Hotkey: r.Hotkey, GPUName: r.GPUName, GPUMemoryGB: r.GPUMemoryGB, GPUCount: r.GPUCount,
-			VCPUs: r.VCPUs, RAMGB: r.RAMGB, DiskGB: r.DiskGB, Allocated: r.Allocated}
+		out[i] = toAPIResource(r)
 	}
 	return out, apiErr(err)
 }

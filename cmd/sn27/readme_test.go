@@ -79,6 +79,11 @@ var readmeCovered = map[string]string{
 	`sn27 api --wallet.name validator --data.dir ~/.sn27/validator --api.cert server.pem --api.key server-key.pem --api.client-ca clients-ca.pem --api.keys-file /etc/sn27/api-keys --api.webhook-url https://hooks.example.com/sn27 --api.webhook-secret-file hook.secret`: "TestAPICommandWebhookSecretFile",
 	`curl --cacert ca.pem -H "Authorization: Bearer $KEY" -H "Idempotency-Key: $(uuidgen)" -d '{"gpu_count":1,"timeline":60,"ssh_key":"ssh-ed25519 AAAA…"}' https://renter:8903/service/allocate_spec`:                                                                      "TestAPIEndToEnd",
 	`sn27 miner doctor`: "TestMinerDoctor",
+	`sn27 devnet --pog`: "TestDevnetProofOfGPU",
+	`sn27 pog prove --test-models --model "PoCL CPU" --memory 256MiB`: "TestPoGCommands",
+	`sn27 pog devices`: "TestPoGCommands",
+	`curl -s 'http://127.0.0.1:8095/v1/verdicts?limit=1' > v.json`:                      "TestPoGScoresAndFeed",
+	`sn27 pog verify v.json --validator 5G…`:                                            "TestPoGCommands",
 	`sn27 stake add --amount 100 --netuid 27 --tolerance 0.005 --wallet.name validator`: "TestOwnerToolsAndStakeOnLocalchain",
 }
 
@@ -170,7 +175,7 @@ func TestReadmeExamplesListed(t *testing.T) {
 	}
 	// Covering tests exist.
 	var src strings.Builder
-	for _, dir := range []string{".", "../../internal/devnet"} {
+	for _, dir := range []string{".", "../../internal/devnet", "../../internal/validator"} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*_test.go"))
 		for _, f := range files {
 			b, err := os.ReadFile(f)

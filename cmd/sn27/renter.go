@@ -138,22 +138,36 @@ func printJSON(w io.Writer, v any) error {
 func newRenterListResourcesCmd() *cobra.Command {
 	var (
 		f      renterFlags
+		filter renter.ResourceFilter
 		asJSON bool
 	)
 	cmd := &cobra.Command{
 		Use:   "list-resources",
-		Short: "List the miners with stored hardware specs and whether they are allocated",
+		Short: "List the miners with stored hardware specs, their proof of GPU and whether they are allocated",
 		Long: `List the subnet's miners whose hardware specs the validator stored: GPU name, total GPU memory,
-GPU count, CPU cores, available RAM and free disk (GB = GiB), and Avail. or Res. (allocated by this validator).`,
+GPU count, CPU cores, available RAM and free disk (GB = GiB), as the miner claims them; then what
+the validator's latest proof-of-GPU verdict found (VERIFIED: "1× NVIDIA H100 80GB HBM3" for a
+passed verdict, "no (work)" for one that failed at the work step, "-" for a miner never proved)
+and how old that verdict is (AGE); and Avail. or Res. (allocated by this validator).
+
+--verified lists only the miners whose latest verdict passed; --verified-model NAME only those
+verified as NAME (the model's whole name, case-insensitive; implies --verified). With --json each
+miner carries verified, verified_model, verified_gpus, verdict_age_s (-1: no verdict),
+verdict_block and verdict_failed_step.`,
 		Example: `  sn27 renter list-resources --netuid 27
-  sn27 renter list-resources --subtensor.network local --netuid 1 --json`,
+  sn27 renter list-resources --verified-model "NVIDIA H100 80GB HBM3"
+  sn27 renter list-resources --subtensor.network local --netuid 1 --verified --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("verified-model") && strings.TrimSpace(filter.VerifiedModel) == "" {
+				return withCode(exitBadInput, errors.New("--verified-model: want a model name"))
+			}
 			return f.run(cmd, renterNeeds{chain: true}, func(svc *renter.Service) error {
 				rs, err := svc.Resources(cmd.Context())
 				if err != nil {
 					return err
 				}
+				rs = renter.FilterResources(rs, filter)
 				out := cmd.OutOrStdout()
 				if asJSON {
 					if rs == nil {
@@ -161,31 +175,68 @@ GPU count, CPU cores, available RAM and free disk (GB = GiB), and Avail. or Res.
 					}
 					return printJSON(out, rs)
 				}
-				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "HOTKEY\tGPU NAME\tGPU SIZE (GB)\tGPU COUNT\tVCPUS\tRAM (GB)\tHARD DISK (GB)\tSTATUS")
-				var avail int
-				for _, r := range rs {
-					status, gpu := "Res.", r.GPUName
-					if !r.Allocated {
-						status = "Avail."
-						avail++
-					}
-					if gpu == "" {
-						gpu = "-"
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%.2f\t%d\t%d\t%.2f\t%.2f\t%s\n", r.Hotkey, gpu, r.GPUMemoryGB, r.GPUCount, r.VCPUs, r.RAMGB, r.DiskGB, status)
-				}
-				if err := tw.Flush(); err != nil {
-					return err
-				}
-				fmt.Fprintf(out, "%d miners, %d available\n", len(rs), avail)
-				return nil
+				return printResources(out, rs)
 			})
 		},
 	}
 	f.register(cmd.Flags())
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&filter.Verified, "verified", false, "list only the miners whose latest proof-of-GPU verdict passed")
+	cmd.Flags().StringVar(&filter.VerifiedModel, "verified-model", "", "list only the miners whose latest verdict proved this model (whole name, case-insensitive; implies --verified)")
 	return cmd
+}
+
+// printResources prints rs as list-resources' table.
+func printResources(out io.Writer, rs []renter.Resource) error {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOTKEY\tGPU NAME\tGPU SIZE (GB)\tGPU COUNT\tVCPUS\tRAM (GB)\tHARD DISK (GB)\tVERIFIED\tAGE\tSTATUS")
+	var avail int
+	for _, r := range rs {
+		status, gpu := "Res.", r.GPUName
+		if !r.Allocated {
+			status = "Avail."
+			avail++
+		}
+		if gpu == "" {
+			gpu = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%d\t%d\t%.2f\t%.2f\t%s\t%s\t%s\n", r.Hotkey, gpu, r.GPUMemoryGB, r.GPUCount, r.VCPUs, r.RAMGB, r.DiskGB,
+			verifiedText(r), fmtAge(r.VerdictAge), status)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%d miners, %d available\n", len(rs), avail)
+	return nil
+}
+
+// verifiedText is the VERIFIED column: "1× PoCL CPU" for a passed verdict,
+// "no (work)" for one that failed at the work step, "-" without one.
+func verifiedText(r renter.Resource) string {
+	switch {
+	case r.Verified:
+		return fmt.Sprintf("%d× %s", r.VerifiedGPUs, r.VerifiedModel)
+	case r.HasVerdict():
+		return "no (" + r.VerdictFailedStep + ")"
+	}
+	return "-"
+}
+
+// fmtAge renders an age in seconds as "42s", "3m", "5h" or "2d"; "-" for a
+// negative one (no verdict).
+func fmtAge(sec float64) string {
+	d := time.Duration(sec * float64(time.Second))
+	switch {
+	case sec < 0:
+		return "-"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
 }
 
 // requestFlags are the allocation request's flags.

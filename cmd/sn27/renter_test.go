@@ -8,14 +8,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sn27/sn27/internal/chain/chaintest"
+	"github.com/sn27/sn27/internal/chain/devchain"
 	"github.com/sn27/sn27/internal/docker"
 	"github.com/sn27/sn27/internal/hwspec"
+	"github.com/sn27/sn27/internal/keys"
+	"github.com/sn27/sn27/internal/pog"
 	"github.com/sn27/sn27/internal/renter"
 	"github.com/sn27/sn27/internal/store"
 )
@@ -114,6 +118,161 @@ func TestRenterStoreOnlyCommands(t *testing.T) {
 	}
 	if code, _, stderr := renterCLI(t, "deallocate", hk, "--data.dir", dir, "--subtensor.chain_endpoint", "ws://127.0.0.1:1"); code == 0 {
 		t.Errorf("deallocate of nothing: exit 0, %s", stderr)
+	}
+}
+
+// TestRenterListResourcesVerified: list-resources shows each miner's latest
+// proof-of-GPU verdict beside its claimed specs, and --verified and
+// --verified-model keep only the verified miners (a dev chain in-process
+// and the validator's store; no miner runs).
+func TestRenterListResourcesVerified(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, ws, _ := chaintest.ServeDevChain(t, devchain.DefaultConfig())
+	c := chaintest.Connect(t, ws)
+	netuid := chaintest.NewSubnet(t, c)
+	dave, eve, bob, charlie := chaintest.Dev(t, "//Dave"), chaintest.Dev(t, "//Eve"), chaintest.Dev(t, "//Bob"), chaintest.Dev(t, "//Charlie")
+	for _, reg := range []struct{ cold, hot *keys.Pair }{{dave, eve}, {bob, charlie}} {
+		if _, err := c.BurnedRegister(ctx, reg.cold, netuid, reg.hot.Hotkey()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	st, err := store.Open(ctx, filepath.Join(dir, "validator.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const specs = `{"cpu":{"count":4},"gpu":{"count":1,"capacity":24576,"details":[{"name":"NVIDIA GeForce RTX 4090","capacity":24576}]},
+"hard_disk":{"free":53687091200},"ram":{"available":8589934592}}`
+	passed, failed := string(eve.Hotkey()), string(charlie.Hotkey())
+	for _, v := range []pog.Verdict{
+		{Hotkey: passed, Block: 7, Time: time.Now().Add(-3*time.Minute - time.Second), Passed: true, Model: "PoCL CPU", GPUs: 1, ClaimedModel: "PoCL CPU", ClaimedGPUs: 1},
+		{Hotkey: failed, Block: 8, Time: time.Now().Add(-2 * time.Hour), FailedStep: pog.StepWork, Reason: "work root mismatch", ClaimedModel: "NVIDIA GeForce RTX 4090", ClaimedGPUs: 1},
+	} {
+		js, _ := json.Marshal(v)
+		if err := st.SetSpecs(ctx, v.Hotkey, specs); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.AddVerdict(ctx, v.Hotkey, v.Block, v.Passed, string(js)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+
+	common := []string{"--subtensor.chain_endpoint", ws, "--netuid", strconv.Itoa(int(netuid)), "--data.dir", dir}
+	list := func(args ...string) []renter.Resource {
+		t.Helper()
+		code, out, stderr := renterCLI(t, append(append([]string{"list-resources", "--json"}, args...), common...)...)
+		if code != 0 {
+			t.Fatalf("list-resources %v: exit %d: %s", args, code, stderr)
+		}
+		var rs []renter.Resource
+		if err := json.Unmarshal([]byte(out), &rs); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return rs
+	}
+	hotkeys := func(rs []renter.Resource) string {
+		var hs []string
+		for _, r := range rs {
+			hs = append(hs, r.Hotkey)
+		}
+		return strings.Join(hs, ",")
+	}
+
+	all := list()
+	if len(all) != 2 {
+		t.Fatalf("resources = %+v; want Eve and Charlie", all)
+	}
+	for _, r := range all {
+		switch r.Hotkey {
+		case passed:
+			if !r.Verified || r.VerifiedModel != "PoCL CPU" || r.VerifiedGPUs != 1 || r.VerdictBlock != 7 || r.VerdictAge < 180 || r.VerdictAge > 240 {
+				t.Errorf("passed miner = %+v; want verified 1× PoCL CPU at block 7, about 3 minutes old", r)
+			}
+		case failed:
+			if r.Verified || r.VerifiedModel != "" || r.VerdictFailedStep != pog.StepWork || r.GPUName != "NVIDIA GeForce RTX 4090" {
+				t.Errorf("failed miner = %+v; want not verified, failed at work, claiming an RTX 4090", r)
+			}
+		}
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--verified"}, passed},
+		{[]string{"--verified-model", "pocl cpu"}, passed},
+		{[]string{"--verified", "--verified-model", "PoCL CPU"}, passed},
+		{[]string{"--verified-model", "NVIDIA GeForce RTX 4090"}, ""},
+	} {
+		if got := hotkeys(list(tt.args...)); got != tt.want {
+			t.Errorf("list-resources %v = %s; want %q", tt.args, got, tt.want)
+		}
+	}
+	if _, out, _ := renterCLI(t, append([]string{"list-resources", "--verified-model", "nvidia geforce rtx 4090", "--json"}, common...)...); strings.TrimSpace(out) != "[]" {
+		t.Errorf("JSON of an empty selection = %q; want []", out)
+	}
+
+	_, out, _ := renterCLI(t, append([]string{"list-resources"}, common...)...)
+	t.Logf("list-resources:\n%s", out)
+	for _, want := range []string{"VERIFIED", "AGE", "1× PoCL CPU", "3m", "no (work)", "2h", "2 miners, 2 available"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	_, out, _ = renterCLI(t, append([]string{"list-resources", "--verified"}, common...)...)
+	if strings.Contains(out, failed) || !strings.Contains(out, passed) || !strings.Contains(out, "1 miners, 1 available") {
+		t.Errorf("--verified table:\n%s", out)
+	}
+	if code, _, stderr := renterCLI(t, append([]string{"list-resources", "--verified-model", " "}, common...)...); code != exitBadInput || !strings.Contains(stderr, "--verified-model") {
+		t.Errorf("--verified-model without a name: exit %d: %s", code, stderr)
+	}
+}
+
+// TestToAPIResource: the API gets every field of a renter.Resource, the
+// proof-of-GPU ones included.
+func TestToAPIResource(t *testing.T) {
+	r := renter.Resource{Hotkey: "5F", GPUName: "NVIDIA H100 80GB HBM3", GPUMemoryGB: 80, GPUCount: 8, VCPUs: 64, RAMGB: 512, DiskGB: 2000,
+		Allocated: true, Verified: true, VerifiedModel: "NVIDIA H100 80GB HBM3", VerifiedGPUs: 7, VerdictAge: 12.5, VerdictBlock: 99,
+		VerdictFailedStep: "work"}
+	got := reflect.ValueOf(toAPIResource(r))
+	want := reflect.ValueOf(r)
+	for i := range got.NumField() {
+		name := got.Type().Field(i).Name
+		w := want.FieldByName(name)
+		if !w.IsValid() {
+			t.Errorf("api.Resource.%s has no renter.Resource field", name)
+			continue
+		}
+		if got.Field(i).Interface() != w.Interface() {
+			t.Errorf("%s = %v; want %v", name, got.Field(i), w)
+		}
+	}
+	if got.NumField() != want.NumField() {
+		t.Errorf("api.Resource has %d fields, renter.Resource %d", got.NumField(), want.NumField())
+	}
+}
+
+func TestRenterVerdictColumns(t *testing.T) {
+	tests := []struct {
+		r        renter.Resource
+		verified string
+		age      string
+	}{
+		{renter.Resource{Verified: true, VerifiedModel: "PoCL CPU", VerifiedGPUs: 1, VerdictAge: 180}, "1× PoCL CPU", "3m"},
+		{renter.Resource{Verified: true, VerifiedModel: "NVIDIA H100 80GB HBM3", VerifiedGPUs: 8, VerdictAge: 0}, "8× NVIDIA H100 80GB HBM3", "0s"},
+		{renter.Resource{VerdictFailedStep: pog.StepIdentify, VerdictAge: 59.9}, "no (identify)", "59s"},
+		{renter.Resource{VerdictFailedStep: pog.StepWork, VerdictAge: 5 * 3600}, "no (work)", "5h"},
+		{renter.Resource{VerdictFailedStep: pog.StepConnect, VerdictAge: 3 * 86400}, "no (connect)", "3d"},
+		{renter.Resource{VerdictAge: -1}, "-", "-"},
+	}
+	for _, tt := range tests {
+		if got := verifiedText(tt.r); got != tt.verified {
+			t.Errorf("verifiedText(%+v) = %q; want %q", tt.r, got, tt.verified)
+		}
+		if got := fmtAge(tt.r.VerdictAge); got != tt.age {
+			t.Errorf("fmtAge(%v) = %q; want %q", tt.r.VerdictAge, got, tt.age)
+		}
 	}
 }
 

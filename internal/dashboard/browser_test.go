@@ -71,6 +71,10 @@ func TestBrowser(t *testing.T) {
 	run("title", err)
 	rows, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll('#miners tbody tr').length`))
 	run("count rows", err)
+	verdictRows, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll('#verdicts tbody tr').length`))
+	run("count verdicts", err)
+	failedTips, err := chromedp.Run(bctx, chromedp.Evaluate[int](`Array.from(document.querySelectorAll('#miners .tag.fail')).filter(e => e.title.includes('no model of the table fits')).length`))
+	run("count failed proofs", err)
 	charts, err := chromedp.Run(bctx, chromedp.Evaluate[[]chartBox](`Array.from(document.querySelectorAll('svg.chart')).map(e => {
 		const r = e.getBoundingClientRect();
 		return {id: e.id, w: r.width, h: r.height, marks: e.querySelectorAll('polyline, circle, rect').length};
@@ -94,6 +98,10 @@ func TestBrowser(t *testing.T) {
 	}
 	if rows != miners {
 		t.Errorf("miners table has %d rows; want %d", rows, miners)
+	}
+	// newFake proves every sixth miner and fails every sixth from uid 3.
+	if verdictRows != 8 || failedTips != 4 {
+		t.Errorf("%d verdict rows and %d failed proofs with their reason as tooltip; want 8 and 4", verdictRows, failedTips)
 	}
 	if len(charts) != 3 {
 		t.Fatalf("found %d charts; want 3: %+v", len(charts), charts)

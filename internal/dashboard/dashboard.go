@@ -34,6 +34,12 @@ type Source interface {
 	Allocated(ctx context.Context) (map[string]bool, error)
 	// Scores returns the normalised weights the validator would set now.
 	Scores(ctx context.Context, ns []chain.Neuron) (map[chain.UID]float64, error)
+	// LatestVerdicts returns the newest proof-of-GPU verdict (pog.Verdict
+	// JSON) of each miner that has one, by hotkey.
+	LatestVerdicts(ctx context.Context) (map[string]string, error)
+	// Verdicts returns up to limit proof-of-GPU verdicts (pog.Verdict JSON)
+	// of all miners, newest first.
+	Verdicts(ctx context.Context, limit int) ([]string, error)
 }
 
 // Config configures a [Server].
@@ -126,6 +132,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/miners", s.apiMiners)
 	mux.HandleFunc("GET /api/allocations", s.apiAllocations)
 	mux.HandleFunc("GET /api/history", s.apiHistory)
+	mux.HandleFunc("GET /api/verdicts", s.apiVerdicts)
 	return securityHeaders(mux)
 }
 
@@ -255,5 +262,25 @@ func (s *Server) read(ctx context.Context) (*snapshot, error) {
 		}
 		specs[string(n.Hotkey)] = js
 	}
-	return buildSnapshot(s.now(), block, ns, stats, alloc, scores, specs), nil
+	latest, err := s.src.LatestVerdicts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read latest verdicts: %w", err)
+	}
+	recent, err := s.src.Verdicts(ctx, verdictsShown)
+	if err != nil {
+		return nil, fmt.Errorf("read verdicts: %w", err)
+	}
+	proofs := make(map[string]proof, len(latest))
+	for hk, js := range latest {
+		if p, ok := parseProof(js, hk); ok {
+			proofs[hk] = p
+		}
+	}
+	snap := buildSnapshot(s.now(), block, ns, stats, alloc, scores, specs, proofs)
+	for _, js := range recent {
+		if p, ok := parseProof(js, ""); ok {
+			snap.Verdicts = append(snap.Verdicts, p)
+		}
+	}
+	return snap, nil
 }

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -16,7 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sn27/sn27/internal/chain"
 	"github.com/sn27/sn27/internal/keys"
+	"github.com/sn27/sn27/internal/pog"
+	"github.com/sn27/sn27/internal/store"
 )
 
 // newTestServer returns a server over src with a manual clock and rounds
@@ -471,3 +476,166 @@ func TestRun(t *testing.T) {
 }
 
 var _ Source = (*fakeSource)(nil)
+
+// chainStub is a ChainReader of fixed neurons.
+type chainStub []chain.Neuron
+
+func (c chainStub) Neurons(context.Context, chain.NetUID) ([]chain.Neuron, error) { return c, nil }
+func (c chainStub) BlockNumber(context.Context) (uint64, error)                   { return 4_200_000, nil }
+
+// minerCell returns the miners table's row of hotkey.
+func minerCell(t *testing.T, page, hotkey string) string {
+	t.Helper()
+	start := strings.Index(page, `<table id="miners">`)
+	end := strings.Index(page[start:], "</table>") + start
+	table := page[start:end]
+	i := strings.Index(table, `title="`+hotkey+`"`)
+	if i < 0 {
+		t.Fatalf("miners table has no row of %s", hotkey)
+	}
+	j := strings.Index(table[i:], "</tr>")
+	return table[i : i+j]
+}
+
+// TestProofOfGPU stores verdicts in a real store and reads them through
+// StoreSource: a passed verdict shows as verified with its model and count,
+// a failed one with its failing step (the reason in the tooltip), a miner
+// never proved as "—"; the verdicts section lists them all, newest first,
+// and the JSON endpoints carry the same.
+func TestProofOfGPU(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "validator.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	hk := func(uri string) string {
+		p, err := keys.FromURI(uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(p.Hotkey())
+	}
+	a, b, c := hk("//A"), hk("//B"), hk("//C")
+	at := time.Date(2025, 3, 1, 11, 0, 0, 0, time.UTC)
+	const reason = `device 0: measured 310 GFLOP/s: <b>no model</b> fits, not the claimed NVIDIA H100 80GB HBM3`
+	for _, v := range []pog.Verdict{
+		{Hotkey: b, Block: 100, Time: at, Passed: true, Model: "NVIDIA H100 80GB HBM3", GPUs: 8, ClaimedModel: "NVIDIA H100 80GB HBM3", ClaimedGPUs: 8},
+		{Hotkey: a, Block: 101, Time: at.Add(time.Minute), Passed: true, Model: "PoCL CPU", GPUs: 1, ClaimedModel: "PoCL CPU", ClaimedGPUs: 1},
+		{Hotkey: b, Block: 102, Time: at.Add(2 * time.Minute), ClaimedModel: "NVIDIA H100 80GB HBM3", ClaimedGPUs: 8,
+			FailedStep: pog.StepIdentify, Reason: reason},
+	} {
+		js, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.AddVerdict(ctx, v.Hotkey, v.Block, v.Passed, string(js)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := StoreSource{
+		Chain: chainStub{{UID: 0, Hotkey: keys.Hotkey(a)}, {UID: 1, Hotkey: keys.Hotkey(b)}, {UID: 2, Hotkey: keys.Hotkey(c)}},
+		Store: st, Window: time.Hour,
+		Score: func(context.Context, []chain.Neuron) ([]chain.UID, []float64, error) { return nil, nil, nil },
+	}
+	s, _ := newTestServer(t, src, 1)
+	h := s.Handler()
+	code, page := get(t, h, "/")
+	if code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+
+	if row := minerCell(t, page, a); !strings.Contains(row, `<span class="tag pass" title="block 101 · 2025-03-01 11:01:00 UTC">verified 1× PoCL CPU</span>`) {
+		t.Errorf("row of the verified miner:\n%s", row)
+	}
+	wantTitle := `title="` + template.HTMLEscapeString(reason) + `"`
+	if row := minerCell(t, page, b); !strings.Contains(row, `<span class="tag fail" `+wantTitle+`>FAILED at identify</span>`) || strings.Contains(row, "verified") {
+		t.Errorf("row of the failed miner (its latest verdict failed) lacks FAILED at identify with the reason as its title:\n%s", row)
+	}
+	if row := minerCell(t, page, c); strings.Contains(row, "tag pass") || strings.Contains(row, "tag fail") || !strings.Contains(row, "<td>—</td>") {
+		t.Errorf("row of the miner never proved:\n%s", row)
+	}
+	if strings.Contains(page, "<b>no model</b>") {
+		t.Error("the verdict's reason reached the page unescaped")
+	}
+
+	start := strings.Index(page, `<table id="verdicts">`)
+	if start < 0 || !strings.Contains(page, "Proof-of-GPU verdicts") {
+		t.Fatal("page lacks the Proof-of-GPU verdicts section")
+	}
+	vt := page[start : start+strings.Index(page[start:], "</table>")]
+	rows := strings.Split(vt, "<tr>")[2:] // less the header
+	if len(rows) != 3 {
+		t.Fatalf("verdicts table has %d rows; want 3:\n%s", len(rows), vt)
+	}
+	for i, want := range [][]string{
+		{`title="` + b + `"`, `<td class="n">102</td>`, "2025-03-01 11:02:00 UTC", `<span class="tag fail">FAILED</span>`, "<td>—</td>",
+			"<td>8× NVIDIA H100 80GB HBM3</td>", "<td>identify</td>", template.HTMLEscapeString(reason)},
+		{`title="` + a + `"`, `<td class="n">101</td>`, `<span class="tag pass">passed</span>`, "<td>1× PoCL CPU</td>", "<td>1× PoCL CPU</td>"},
+		{`title="` + b + `"`, `<td class="n">100</td>`, "<td>8× NVIDIA H100 80GB HBM3</td>"},
+	} {
+		for _, w := range want {
+			if !strings.Contains(rows[i], w) {
+				t.Errorf("verdict row %d lacks %s:\n%s", i, w, rows[i])
+			}
+		}
+	}
+
+	var miners minersResp
+	getJSON(t, h, "/api/miners?sort=proof&dir=desc", &miners)
+	if got := uidsOf(miners.Miners); !slices.Equal(got, []uint16{0, 2, 1}) {
+		t.Errorf("sorted by GPU proof: uids %v; want verified, never proved, failed: [0 2 1]", got)
+	}
+	pa, pb := miners.Miners[0].Proof, miners.Miners[2].Proof
+	if pa == nil || !pa.Passed || pa.Model != "PoCL CPU" || pa.GPUs != 1 || pa.Block != 101 {
+		t.Errorf("gpu_proof of the verified miner = %+v", pa)
+	}
+	if pb == nil || pb.Passed || pb.FailedStep != pog.StepIdentify || pb.Reason != reason || pb.Model != "" || pb.ClaimedGPUs != 8 {
+		t.Errorf("gpu_proof of the failed miner = %+v", pb)
+	}
+	if miners.Miners[1].Proof != nil {
+		t.Errorf("gpu_proof of the miner never proved = %+v; want none", miners.Miners[1].Proof)
+	}
+	_, body := get(t, h, "/api/miners")
+	if strings.Count(body, `"gpu_proof"`) != 2 {
+		t.Errorf("/api/miners has %d gpu_proof fields; want 2 (none for the miner never proved)", strings.Count(body, `"gpu_proof"`))
+	}
+
+	var vs struct {
+		Verdicts []proof `json:"verdicts"`
+	}
+	getJSON(t, h, "/api/verdicts", &vs)
+	if len(vs.Verdicts) != 3 || vs.Verdicts[0].Block != 102 || vs.Verdicts[2].Block != 100 || vs.Verdicts[0].FailedStep != pog.StepIdentify {
+		t.Errorf("/api/verdicts = %+v; want the 3 verdicts, newest first", vs.Verdicts)
+	}
+	var sum summary
+	getJSON(t, h, "/api/summary", &sum)
+	if sum.ProofsPassed != 1 || sum.ProofsFailed != 1 || sum.VerifiedGPUs != 1 {
+		t.Errorf("summary proofs: %d passed, %d failed, %d GPUs; want 1, 1, 1", sum.ProofsPassed, sum.ProofsFailed, sum.VerifiedGPUs)
+	}
+	if !strings.Contains(page, `id="sum-proofs">1<`) {
+		t.Error("summary card lacks the verified count")
+	}
+}
+
+// A verdict that cannot be read, or that names another miner than the one
+// it is filed under, is not shown; the page still renders.
+func TestProofOfGPUBadVerdicts(t *testing.T) {
+	src := newFake(3)
+	hk0, hk1 := string(src.neurons[0].Hotkey), string(src.neurons[1].Hotkey)
+	src.verdict = []string{`{"hotkey":"` + hk0 + `","passed":"yes"}`, `[1,2]`}
+	s, _ := newTestServer(t, src, 1)
+	code, page := get(t, s.Handler(), "/")
+	if code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	if strings.Contains(page, "tag pass") || strings.Contains(page, "tag fail") || !strings.Contains(page, "no verdicts yet") {
+		t.Error("unreadable verdicts shown")
+	}
+	if _, ok := parseProof(`{"hotkey":"`+hk1+`","passed":true,"model":"PoCL CPU","gpus":1}`, hk0); ok {
+		t.Error("a verdict of another miner was accepted")
+	}
+	if p, ok := parseProof(`{"passed":false}`, hk0); !ok || p.Hotkey != hk0 || p.FailedStep != "unknown step" {
+		t.Errorf("verdict without a hotkey or step = %+v, %v; want it filed under %s, failed at an unknown step", p, ok, hk0)
+	}
+}

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"sync"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/sn27/sn27/internal/chain"
 	"github.com/sn27/sn27/internal/keys"
+	"github.com/sn27/sn27/internal/pog"
 	"github.com/sn27/sn27/internal/store"
 )
 
@@ -22,7 +24,8 @@ type fakeSource struct {
 	specs   map[string]string
 	alloc   map[string]bool
 	round   int
-	err     error // returned by Neurons when set
+	err     error    // returned by Neurons when set
+	verdict []string // pog.Verdict JSON, oldest first
 }
 
 var gpuModels = []string{"NVIDIA A100-SXM4-80GB", "NVIDIA H100 80GB HBM3", "NVIDIA GeForce RTX 4090", "NVIDIA RTX A6000"}
@@ -63,8 +66,54 @@ func newFake(miners int) *fakeSource {
 		if i%4 == 1 {
 			f.alloc[hk] = true
 		}
+		model := gpuModels[i%len(gpuModels)]
+		v := pog.Verdict{Version: pog.VerdictVersion, Hotkey: hk, Block: uint64(4_100_000 + i), Time: time.Date(2025, 3, 1, 11, i, 0, 0, time.UTC),
+			ClaimedModel: model, ClaimedGPUs: 1 + i%4}
+		switch i % 6 {
+		case 0: // passed
+			v.Passed, v.Model, v.GPUs = true, model, v.ClaimedGPUs
+		case 3: // failed
+			v.FailedStep, v.Reason = pog.StepIdentify, "device 0: measured 310 GFLOP/s, 40.2 GB/s, 1.0 GiB: no model of the table fits, not the claimed "+model
+		default:
+			continue // never proved
+		}
+		f.addVerdict(v)
 	}
 	return f
+}
+
+// addVerdict stores v as the newest verdict.
+func (f *fakeSource) addVerdict(v pog.Verdict) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.verdict = append(f.verdict, string(b))
+}
+
+func (f *fakeSource) LatestVerdicts(context.Context) (map[string]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]string{}
+	for _, js := range f.verdict {
+		var v pog.Verdict
+		if json.Unmarshal([]byte(js), &v) == nil {
+			out[v.Hotkey] = js
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeSource) Verdicts(_ context.Context, limit int) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for i := len(f.verdict) - 1; i >= 0 && len(out) < limit; i-- {
+		out = append(out, f.verdict[i])
+	}
+	return out, nil
 }
 
 func specsJSON(model string, gpus, cores int) string {

@@ -102,6 +102,8 @@ type overviewPage struct {
 	Headers []header
 	Miners  []minerRow
 	Charts  []chart
+	// Verdicts are the newest proof-of-GPU verdicts, newest first.
+	Verdicts []proof
 }
 
 func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
@@ -115,7 +117,8 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 	s.render(w, "overview.html", overviewPage{
 		Title: s.cfg.Title, Refresh: s.refreshSeconds(), Nav: "overview",
 		Summary: sum, Sort: o, Headers: headers(o), Miners: sortRows(v.snap.Miners, o),
-		Charts: []chart{weightChart(hist, v.snap), latencyChart(sum.SolveTimeHistogram), roundsChart(hist)},
+		Charts:   []chart{weightChart(hist, v.snap), latencyChart(sum.SolveTimeHistogram), roundsChart(hist)},
+		Verdicts: v.snap.Verdicts,
 	})
 }
 
@@ -177,6 +180,17 @@ func (s *Server) apiAllocations(w http.ResponseWriter, r *http.Request) {
 		Time        time.Time  `json:"time"`
 		Allocations []minerRow `json:"allocations"`
 	}{v.snap.At, allocatedRows(v.snap)})
+}
+
+func (s *Server) apiVerdicts(w http.ResponseWriter, r *http.Request) {
+	v, ok := s.load(w, r)
+	if !ok {
+		return
+	}
+	s.writeJSON(w, struct {
+		Time     time.Time `json:"time"`
+		Verdicts []proof   `json:"verdicts"`
+	}{v.snap.At, v.snap.Verdicts})
 }
 
 func (s *Server) apiHistory(w http.ResponseWriter, r *http.Request) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sn27/sn27/internal/chain"
 	"github.com/sn27/sn27/internal/hwspec"
+	"github.com/sn27/sn27/internal/pog"
 	"github.com/sn27/sn27/internal/store"
 )
 
@@ -41,6 +42,93 @@ type minerRow struct {
 	Weight           float64 `json:"weight"`    // normalised weight the validator would set, 0..1
 	Incentive        float64 `json:"incentive"` // on-chain incentive, 0..1
 	Allocated        bool    `json:"allocated"`
+	// Proof is the miner's latest proof-of-GPU verdict; nil (absent) when
+	// it has none.
+	Proof *proof `json:"gpu_proof,omitempty"`
+}
+
+// verdictsShown is the number of newest verdicts the overview lists.
+const verdictsShown = 50
+
+// proof is a proof-of-GPU verdict as the dashboard shows it: in the miners
+// table (the latest of each miner), the verdicts section and /api/verdicts.
+type proof struct {
+	Hotkey    string    `json:"hotkey"`
+	Validator string    `json:"validator,omitempty"` // the signing validator's hotkey
+	Block     uint64    `json:"block"`               // the chain's block when the proof started
+	Time      time.Time `json:"time"`                // when it ended
+	Passed    bool      `json:"passed"`
+	// Model and GPUs are what the verdict proved ("" and 0 when it failed);
+	// ClaimedModel and ClaimedGPUs what the miner claimed.
+	Model        string `json:"model,omitempty"`
+	GPUs         int    `json:"gpus"`
+	ClaimedModel string `json:"claimed_model"`
+	ClaimedGPUs  int    `json:"claimed_gpus"`
+	// Estimated marks a verdict resting on bands not yet measured on real
+	// hardware.
+	Estimated  bool   `json:"estimated,omitempty"`
+	FailedStep string `json:"failed_step,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+}
+
+// parseProof reads a pog.Verdict JSON; hotkey, when not "", is the miner
+// the store filed it under, which the verdict must name. A verdict that
+// cannot be read, or names another miner, is skipped (ok false).
+func parseProof(js, hotkey string) (proof, bool) {
+	var v pog.Verdict
+	if err := json.Unmarshal([]byte(js), &v); err != nil {
+		return proof{}, false
+	}
+	switch {
+	case hotkey != "" && v.Hotkey == "":
+		v.Hotkey = hotkey
+	case hotkey != "" && v.Hotkey != hotkey, v.Hotkey == "":
+		return proof{}, false
+	}
+	p := proof{Hotkey: v.Hotkey, Validator: v.Validator, Block: v.Block, Time: v.Time, Passed: v.Passed,
+		ClaimedModel: v.ClaimedModel, ClaimedGPUs: v.ClaimedGPUs, Estimated: v.Estimated, FailedStep: v.FailedStep, Reason: v.Reason}
+	if v.Passed {
+		p.Model, p.GPUs = v.Model, v.GPUs
+	} else if p.FailedStep == "" {
+		p.FailedStep = "unknown step"
+	}
+	return p, true
+}
+
+// Verified is what a passed verdict proved: "1× PoCL CPU"; "—" for a
+// failed one.
+func (p proof) Verified() string {
+	if !p.Passed {
+		return "—"
+	}
+	return fmt.Sprintf("%d× %s", p.GPUs, p.Model)
+}
+
+// Claimed is what the miner claimed: "1× PoCL CPU"; "—" when the verdict
+// does not say.
+func (p proof) Claimed() string {
+	if p.ClaimedModel == "" && p.ClaimedGPUs == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%d× %s", p.ClaimedGPUs, cmp.Or(p.ClaimedModel, "unknown model"))
+}
+
+// proofRank orders the GPU proof column: failed, none, passed.
+func proofRank(p *proof) int {
+	switch {
+	case p == nil:
+		return 1
+	case p.Passed:
+		return 2
+	}
+	return 0
+}
+
+func verifiedGPUs(p *proof) int {
+	if p == nil || !p.Passed {
+		return 0
+	}
+	return p.GPUs
 }
 
 // gpuCount is a number of GPUs of one model.
@@ -62,6 +150,7 @@ type snapshot struct {
 	Block      uint64
 	Validators int
 	Miners     []minerRow // by UID
+	Verdicts   []proof    // the newest verdicts, newest first (at most verdictsShown)
 }
 
 // summary is the network summary of /api/summary.
@@ -80,6 +169,12 @@ type summary struct {
 	AvailableGPUs int64      `json:"available_gpus"` // GPUs of available miners
 	Attempts      int        `json:"attempts"`       // challenges in the stats window, all miners
 	Successes     int        `json:"successes"`      // successes in the stats window, all miners
+	// ProofsPassed and ProofsFailed count the miners whose latest
+	// proof-of-GPU verdict passed or failed; VerifiedGPUs the GPUs the
+	// passed ones proved.
+	ProofsPassed int `json:"gpu_proofs_passed"`
+	ProofsFailed int `json:"gpu_proofs_failed"`
+	VerifiedGPUs int `json:"verified_gpus"`
 	// SolveTimeHistogram bins the miners' mean solve times (miners with at
 	// least one success in the window).
 	SolveTimeHistogram []bin `json:"solve_time_histogram"`
@@ -91,8 +186,8 @@ type summary struct {
 // buildSnapshot joins the source's readings into table rows. Neurons with a
 // validator permit count as validators; the others are miners.
 func buildSnapshot(at time.Time, block uint64, ns []chain.Neuron, stats map[string]store.Stats,
-	alloc map[string]bool, scores map[chain.UID]float64, specs map[string]string) *snapshot {
-	snap := &snapshot{At: at, Block: block, Miners: []minerRow{}}
+	alloc map[string]bool, scores map[chain.UID]float64, specs map[string]string, proofs map[string]proof) *snapshot {
+	snap := &snapshot{At: at, Block: block, Miners: []minerRow{}, Verdicts: []proof{}}
 	for _, n := range ns {
 		if isValidator(n) {
 			snap.Validators++
@@ -126,6 +221,9 @@ func buildSnapshot(at time.Time, block uint64, ns []chain.Neuron, stats map[stri
 			}
 		}
 		applySpecs(&r, specs[hk])
+		if p, ok := proofs[hk]; ok {
+			r.Proof = &p
+		}
 		snap.Miners = append(snap.Miners, r)
 	}
 	slices.SortFunc(snap.Miners, func(a, b minerRow) int { return cmp.Compare(a.UID, b.UID) })
@@ -194,6 +292,14 @@ func (s *snapshot) summary(title string) summary {
 		}
 		sum.Attempts += m.Attempts
 		sum.Successes += m.Successes
+		switch {
+		case m.Proof == nil:
+		case m.Proof.Passed:
+			sum.ProofsPassed++
+			sum.VerifiedGPUs += m.Proof.GPUs
+		default:
+			sum.ProofsFailed++
+		}
 		if m.Successes > 0 {
 			solve = append(solve, m.MeanSolveSeconds)
 		}
@@ -309,6 +415,9 @@ var columns = []struct {
 	{"hotkey", "Hotkey", false, func(a, b *minerRow) int { return strings.Compare(a.Hotkey, b.Hotkey) }},
 	{"gpu", "GPU", true, func(a, b *minerRow) int {
 		return cmp.Or(cmp.Compare(a.GPUCount, b.GPUCount), cmp.Compare(a.GPUMiB, b.GPUMiB))
+	}},
+	{"proof", "GPU proof", true, func(a, b *minerRow) int {
+		return cmp.Or(cmp.Compare(proofRank(a.Proof), proofRank(b.Proof)), cmp.Compare(verifiedGPUs(a.Proof), verifiedGPUs(b.Proof)))
 	}},
 	{"cpu", "CPU", true, func(a, b *minerRow) int {
 		return cmp.Or(cmp.Compare(a.CPUCores, b.CPUCores), cmp.Compare(a.CPUMHz, b.CPUMHz))

@@ -63,3 +63,13 @@ func (s StoreSource) Scores(ctx context.Context, ns []chain.Neuron) (map[chain.U
 	}
 	return out, nil
 }
+
+// LatestVerdicts implements Source.
+func (s StoreSource) LatestVerdicts(ctx context.Context) (map[string]string, error) {
+	return s.Store.LatestVerdicts(ctx)
+}
+
+// Verdicts implements Source.
+func (s StoreSource) Verdicts(ctx context.Context, limit int) ([]string, error) {
+	return s.Store.Verdicts(ctx, "", limit)
+}

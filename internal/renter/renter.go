@@ -22,6 +22,7 @@ import (
 	"github.com/sn27/sn27/internal/dendrite"
 	"github.com/sn27/sn27/internal/hwspec"
 	"github.com/sn27/sn27/internal/keys"
+	"github.com/sn27/sn27/internal/pog"
 	"github.com/sn27/sn27/internal/protocol"
 	"github.com/sn27/sn27/internal/rental"
 	"github.com/sn27/sn27/internal/store"
@@ -183,8 +184,10 @@ func (s *Service) claim(hotkey string) (release func(), err error) {
 // KeyFile returns the path of the renter key of hotkey's allocation.
 func (s *Service) KeyFile(hotkey string) string { return s.keys.keyPath(hotkey) }
 
-// Resource is a miner with stored specs: what it offers and whether this
-// validator has allocated it.
+// Resource is a miner with stored specs: what it offers, whether this
+// validator has allocated it, and what the validator's proof of GPU found.
+// GPUName and GPUCount are what the miner claims; the Verified fields are
+// what its latest verdict proved.
 type Resource struct {
 	Hotkey      string  `json:"hotkey"`
 	GPUName     string  `json:"gpu_name"`
@@ -194,12 +197,80 @@ type Resource struct {
 	RAMGB       float64 `json:"ram_gb"`  // available RAM, GiB
 	DiskGB      float64 `json:"disk_gb"` // free disk, GiB
 	Allocated   bool    `json:"allocated"`
+
+	// Verified: the miner's latest proof-of-GPU verdict passed.
+	Verified bool `json:"verified"`
+	// VerifiedModel and VerifiedGPUs are the model and the number of its
+	// devices the latest verdict proved; "" and 0 unless Verified.
+	VerifiedModel string `json:"verified_model,omitempty"`
+	VerifiedGPUs  int    `json:"verified_gpus,omitempty"`
+	// VerdictAge is the latest verdict's age in seconds, and -1 when the
+	// miner has no verdict (never proved, or its verdict is unreadable).
+	VerdictAge float64 `json:"verdict_age_s"`
+	// VerdictBlock is the block the latest verdict's proof started at; 0
+	// without a verdict.
+	VerdictBlock uint64 `json:"verdict_block,omitempty"`
+	// VerdictFailedStep is the step a failed latest verdict failed at
+	// (pog.StepAllocate, StepConnect, StepIdentify, StepWork, ...); "" when
+	// it passed or there is none.
+	VerdictFailedStep string `json:"verdict_failed_step,omitempty"`
 }
+
+// HasVerdict reports whether the miner has a (readable) verdict.
+func (r Resource) HasVerdict() bool { return r.VerdictAge >= 0 }
 
 const gib = 1 << 30
 
+// ResourceFilter selects resources by their proof of GPU. The zero value
+// selects every resource.
+type ResourceFilter struct {
+	// Verified keeps only the miners whose latest verdict passed.
+	Verified bool
+	// VerifiedModel keeps only the miners whose latest verdict passed and
+	// proved this model (the whole name, case-insensitive, such as
+	// "nvidia h100 80gb hbm3"); it implies Verified.
+	VerifiedModel string
+}
+
+// FilterResources returns the resources of rs that f selects, in order.
+func FilterResources(rs []Resource, f ResourceFilter) []Resource {
+	model := strings.TrimSpace(f.VerifiedModel)
+	var out []Resource
+	for _, r := range rs {
+		switch {
+		case (f.Verified || model != "") && !r.Verified:
+			continue
+		case model != "" && !strings.EqualFold(r.VerifiedModel, model):
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// applyVerdict fills r's proof-of-GPU fields from the verdict JSON js
+// ("" none); a verdict that cannot be read, or is of another miner, counts
+// as none.
+func applyVerdict(r *Resource, js string, now time.Time) {
+	r.VerdictAge = -1
+	if js == "" {
+		return
+	}
+	var v pog.Verdict
+	if err := json.Unmarshal([]byte(js), &v); err != nil || v.Hotkey != "" && v.Hotkey != r.Hotkey || v.Time.IsZero() {
+		return
+	}
+	r.VerdictAge = max(now.Sub(v.Time).Seconds(), 0)
+	r.VerdictBlock = v.Block
+	if v.Passed {
+		r.Verified, r.VerifiedModel, r.VerifiedGPUs = true, v.Model, v.GPUs
+		return
+	}
+	r.VerdictFailedStep = cmp.Or(v.FailedStep, "unknown")
+}
+
 // Resources lists the metagraph's miners that have stored specs, in uid
-// order.
+// order, with their latest proof-of-GPU verdict.
 func (s *Service) Resources(ctx context.Context) ([]Resource, error) {
 	ns, err := s.neurons(ctx)
 	if err != nil {
@@ -209,6 +280,11 @@ func (s *Service) Resources(ctx context.Context) ([]Resource, error) {
 	if err != nil {
 		return nil, err
 	}
+	verdicts, err := s.d.Store.LatestVerdicts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
 	var out []Resource
 	for _, n := range ns {
 		rep, ok, err := s.specs(ctx, string(n.Hotkey))
@@ -226,6 +302,7 @@ func (s *Service) Resources(ctx context.Context) ([]Resource, error) {
 		if len(rep.GPU.Details) > 0 {
 			r.GPUName = rep.GPU.Details[0].Name
 		}
+		applyVerdict(&r, verdicts[r.Hotkey], now)
 		out = append(out, r)
 	}
 	return out, nil

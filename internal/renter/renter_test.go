@@ -2,6 +2,7 @@ package renter
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/sn27/sn27/internal/chain"
 	"github.com/sn27/sn27/internal/hwspec"
 	"github.com/sn27/sn27/internal/keys"
+	"github.com/sn27/sn27/internal/pog"
 	"github.com/sn27/sn27/internal/store"
 )
 
@@ -186,7 +188,8 @@ func TestResourcesAndCandidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Resource{Hotkey: string(a), GPUName: "NVIDIA GeForce RTX 4090", GPUMemoryGB: 24, GPUCount: 1, VCPUs: 4, RAMGB: 8, DiskGB: 50, Allocated: true}
+	want := Resource{Hotkey: string(a), GPUName: "NVIDIA GeForce RTX 4090", GPUMemoryGB: 24, GPUCount: 1, VCPUs: 4, RAMGB: 8, DiskGB: 50, Allocated: true,
+		VerdictAge: -1}
 	if len(rs) != 3 || rs[0] != want || rs[1].Allocated {
 		t.Errorf("resources = %+v; want 3 starting with %+v", rs, want)
 	}
@@ -276,5 +279,135 @@ func TestListingRemovesKeysOfRentalsEndedElsewhere(t *testing.T) {
 	}
 	if _, err := os.Stat(s.KeyFile(string(b))); err != nil {
 		t.Errorf("key without a row or an end: %v; want kept", err)
+	}
+}
+
+func TestFilterResources(t *testing.T) {
+	rs := []Resource{
+		{Hotkey: "cpu", Verified: true, VerifiedModel: "PoCL CPU", VerifiedGPUs: 1},
+		{Hotkey: "h100", Verified: true, VerifiedModel: "NVIDIA H100 80GB HBM3", VerifiedGPUs: 8},
+		{Hotkey: "failed", VerdictAge: 60, VerdictFailedStep: pog.StepWork},
+		{Hotkey: "never", VerdictAge: -1},
+	}
+	tests := []struct {
+		name string
+		f    ResourceFilter
+		want []string
+	}{
+		{"zero filter keeps all", ResourceFilter{}, []string{"cpu", "h100", "failed", "never"}},
+		{"verified", ResourceFilter{Verified: true}, []string{"cpu", "h100"}},
+		{"model, any case", ResourceFilter{VerifiedModel: "pocl cpu"}, []string{"cpu"}},
+		{"model with verified", ResourceFilter{Verified: true, VerifiedModel: "NVIDIA H100 80GB HBM3"}, []string{"h100"}},
+		{"model is the whole name", ResourceFilter{VerifiedModel: "H100"}, nil},
+		{"model spaces trimmed", ResourceFilter{VerifiedModel: "  PoCL CPU "}, []string{"cpu"}},
+		{"unknown model", ResourceFilter{VerifiedModel: "NVIDIA B200"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, r := range FilterResources(rs, tt.f) {
+				got = append(got, r.Hotkey)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("FilterResources(%+v) = %v; want %v", tt.f, got, tt.want)
+			}
+		})
+	}
+	if len(rs) != 4 || rs[2].Hotkey != "failed" {
+		t.Errorf("FilterResources changed its input: %+v", rs)
+	}
+}
+
+// Resources shows the latest verdict of each miner beside its claimed
+// specs: a passed one as verified with its model and count, a failed one as
+// not verified with the failing step, none (or an unreadable one) as never
+// proved.
+func TestResourcesShowVerdicts(t *testing.T) {
+	ctx := context.Background()
+	axon := chain.AxonInfo{IP: "10.0.0.2", Port: 8091}
+	a, b, c, d := hotkey(t, "//A"), hotkey(t, "//B"), hotkey(t, "//C"), hotkey(t, "//D")
+	s, st := newTestService(t, []chain.Neuron{
+		{UID: 1, Hotkey: a, Axon: axon}, {UID: 2, Hotkey: b, Axon: axon}, {UID: 3, Hotkey: c, Axon: axon}, {UID: 4, Hotkey: d, Axon: axon},
+	})
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return now }
+	for _, h := range []keys.Hotkey{a, b, c, d} {
+		if err := st.SetSpecs(ctx, string(h), specs4); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add := func(v pog.Verdict) {
+		t.Helper()
+		js, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.AddVerdict(ctx, v.Hotkey, v.Block, v.Passed, string(js)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// a: failed first, then passed; the latest counts.
+	add(pog.Verdict{Hotkey: string(a), Block: 90, Time: now.Add(-time.Hour), FailedStep: pog.StepConnect, ClaimedModel: "PoCL CPU", ClaimedGPUs: 1})
+	add(pog.Verdict{Hotkey: string(a), Block: 100, Time: now.Add(-3 * time.Minute), Passed: true, Model: "PoCL CPU", GPUs: 1,
+		ClaimedModel: "PoCL CPU", ClaimedGPUs: 1})
+	// b: passed first, then failed at work.
+	add(pog.Verdict{Hotkey: string(b), Block: 80, Time: now.Add(-2 * time.Hour), Passed: true, Model: "NVIDIA GeForce RTX 4090", GPUs: 1})
+	add(pog.Verdict{Hotkey: string(b), Block: 110, Time: now.Add(-30 * time.Second), Model: "NVIDIA GeForce RTX 4090",
+		ClaimedModel: "NVIDIA GeForce RTX 4090", ClaimedGPUs: 1, FailedStep: pog.StepWork, Reason: "work root mismatch"})
+	// c: a row that is not a verdict.
+	if err := st.AddVerdict(ctx, string(c), 120, true, `{"passed":"yes","time":12}`); err != nil {
+		t.Fatal(err)
+	}
+	// d: never proved.
+
+	rs, err := s.Resources(ctx)
+	if err != nil {
+		t.Fatalf("Resources with an unreadable verdict: %v", err)
+	}
+	if len(rs) != 4 {
+		t.Fatalf("resources = %+v; want 4", rs)
+	}
+	byKey := map[keys.Hotkey]Resource{}
+	for _, r := range rs {
+		byKey[keys.Hotkey(r.Hotkey)] = r
+	}
+	claimed := Resource{GPUName: "NVIDIA GeForce RTX 4090", GPUMemoryGB: 24, GPUCount: 1, VCPUs: 4, RAMGB: 8, DiskGB: 50}
+	with := func(h keys.Hotkey, f func(*Resource)) Resource {
+		r := claimed
+		r.Hotkey = string(h)
+		f(&r)
+		return r
+	}
+	want := map[keys.Hotkey]Resource{
+		a: with(a, func(r *Resource) {
+			r.Verified, r.VerifiedModel, r.VerifiedGPUs, r.VerdictAge, r.VerdictBlock = true, "PoCL CPU", 1, 180, 100
+		}),
+		b: with(b, func(r *Resource) { r.VerdictAge, r.VerdictBlock, r.VerdictFailedStep = 30, 110, pog.StepWork }),
+		c: with(c, func(r *Resource) { r.VerdictAge = -1 }),
+		d: with(d, func(r *Resource) { r.VerdictAge = -1 }),
+	}
+	for h, w := range want {
+		if got := byKey[h]; got != w {
+			t.Errorf("resource %s:\n got %+v\nwant %+v", h, got, w)
+		}
+	}
+	if byKey[c].HasVerdict() || !byKey[b].HasVerdict() {
+		t.Errorf("HasVerdict: unreadable %v, failed %v; want false, true", byKey[c].HasVerdict(), byKey[b].HasVerdict())
+	}
+	if got := FilterResources(rs, ResourceFilter{Verified: true}); len(got) != 1 || got[0].Hotkey != string(a) {
+		t.Errorf("verified resources = %+v; want only %s", got, a)
+	}
+
+	js, err := json.Marshal(byKey[a])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, field := range []string{`"verified":true`, `"verified_model":"PoCL CPU"`, `"verified_gpus":1`, `"verdict_age_s":180`, `"verdict_block":100`} {
+		if !strings.Contains(string(js), field) {
+			t.Errorf("JSON %s lacks %s", js, field)
+		}
+	}
+	if js, _ := json.Marshal(byKey[d]); !strings.Contains(string(js), `"verdict_age_s":-1`) || strings.Contains(string(js), "verified_model") {
+		t.Errorf("JSON of a miner never proved = %s; want verdict_age_s -1 and no verified_model", js)
 	}
 }

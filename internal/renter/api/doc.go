@@ -8,6 +8,13 @@
 // available,allocated_hotkeys}; GET /openapi.json describes them and GET
 // /healthz answers without authentication.
 //
+// The resource listings (resources_sql, available) give each miner's
+// claimed hardware beside the validator's latest proof-of-GPU verdict
+// (verified, verified_model, verified_gpus, verdict_age_s, verdict_block,
+// verdict_failed_step), and take the query parameters verified=true and
+// verified_model=NAME to list only the verified miners, or those verified
+// as NAME.
+//
 // Authentication is a client certificate that verifies against the client CA
 // or an Authorization: Bearer key from the keys file. Bodies are decoded
 // strictly (unknown fields are errors) and errors are

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 )
@@ -45,14 +46,18 @@ func routeTable() []route {
 			req: exchangeKeySchema, resp: actionSchema, handle: (*Server).exchangeKey},
 		route{path: "/list/allocations_sql", summary: "Allocations held by this renter, with health status",
 			resp: allocationsSchema, handle: (*Server).listAllocations},
-		route{path: "/list/resources_sql", summary: "All known miners' resources",
-			resp: resourcesSchema, handle: func(s *Server, ctx context.Context, body []byte) reply { return s.listResources(ctx, body, false) }},
+		route{path: "/list/resources_sql", summary: "All known miners' resources, with their proof-of-GPU verdicts",
+			resp: resourcesSchema, params: resourceParams, handleQuery: func(s *Server, ctx context.Context, q url.Values, body []byte) reply {
+				return s.listResources(ctx, q, body, false)
+			}},
 		route{path: "/list/count_all_gpus", summary: "Total GPUs across known miners",
 			resp: gpuCountSchema, handle: (*Server).countAllGPUs},
 		route{path: "/list/count_all_by_model", summary: "GPU count per model",
 			resp: byModelSchema, handle: (*Server).countByModel},
-		route{path: "/list/available", summary: "Resources of miners not allocated",
-			resp: resourcesSchema, handle: func(s *Server, ctx context.Context, body []byte) reply { return s.listResources(ctx, body, true) }},
+		route{path: "/list/available", summary: "Resources of miners not allocated, with their proof-of-GPU verdicts",
+			resp: resourcesSchema, params: resourceParams, handleQuery: func(s *Server, ctx context.Context, q url.Values, body []byte) reply {
+				return s.listResources(ctx, q, body, true)
+			}},
 		route{path: "/list/allocated_hotkeys", summary: "Hotkeys allocated by this renter",
 			resp: hotkeysSchema, handle: (*Server).allocatedHotkeys},
 	)
@@ -232,18 +237,23 @@ func (s *Server) resources(ctx context.Context, body []byte) ([]Resource, *reply
 	return rs, nil
 }
 
-func (s *Server) listResources(ctx context.Context, body []byte, onlyFree bool) reply {
+// listResources lists the resources (onlyFree: of miners not allocated)
+// that the query's verified and verified_model select.
+func (s *Server) listResources(ctx context.Context, q url.Values, body []byte, onlyFree bool) reply {
+	f, rp := parseResourceFilter(q)
+	if rp != nil {
+		return *rp
+	}
 	rs, rp := s.resources(ctx, body)
 	if rp != nil {
 		return *rp
 	}
 	out := make([]resourceItem, 0, len(rs))
 	for _, r := range rs {
-		if onlyFree && r.Allocated {
+		if onlyFree && r.Allocated || !f.keep(r) {
 			continue
 		}
-		out = append(out, resourceItem{Hotkey: r.Hotkey, GPUName: r.GPUName, GPUMemoryGB: r.GPUMemoryGB, GPUCount: r.GPUCount,
-			VCPUs: r.VCPUs, RAMGB: r.RAMGB, DiskGB: r.DiskGB, Allocated: r.Allocated})
+		out = append(out, toResourceItem(r))
 	}
 	return reply{status: http.StatusOK, body: resourcesResponse{Resources: out}}
 }

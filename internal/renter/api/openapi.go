@@ -39,8 +39,29 @@ var (
 	allocationsSchema = object(nil, obj{"allocations": obj{"type": "array", "items": object(nil, obj{"hotkey": str, "host": str,
 		"port": integer, "created": dateTime, "deadline": dateTime,
 		"status": obj{"type": "string", "enum": []string{"online", "offline", "paused", "stopped", "unknown"}}})}})
-	resourcesSchema = object(nil, obj{"resources": obj{"type": "array", "items": object(nil, obj{"hotkey": str, "gpu_name": str,
-		"gpu_memory_gb": number, "gpu_count": integer, "vcpus": integer, "ram_gb": number, "disk_gb": number, "allocated": boolean})}})
+	resourcesSchema = object(nil, obj{"resources": obj{"type": "array", "items": object(nil, obj{
+		"hotkey":              str,
+		"gpu_name":            obj{"type": "string", "description": "GPU model the miner claims"},
+		"gpu_memory_gb":       number,
+		"gpu_count":           obj{"type": "integer", "description": "GPUs the miner claims"},
+		"vcpus":               integer,
+		"ram_gb":              number,
+		"disk_gb":             number,
+		"allocated":           boolean,
+		"verified":            obj{"type": "boolean", "description": "the miner's latest proof-of-GPU verdict passed"},
+		"verified_model":      obj{"type": "string", "description": "model the latest verdict proved (only when verified)"},
+		"verified_gpus":       obj{"type": "integer", "description": "GPUs the latest verdict proved (only when verified)"},
+		"verdict_age_s":       obj{"type": "number", "description": "age of the latest verdict in seconds; -1 when the miner has none"},
+		"verdict_block":       obj{"type": "integer", "description": "block the latest verdict's proof started at (absent without a verdict)"},
+		"verdict_failed_step": obj{"type": "string", "description": "step a failed latest verdict failed at: allocate, connect, identify, work, open, fill, pass, open_mem"},
+	})}})
+	// resourceParams are the query parameters of the resource listings.
+	resourceParams = []obj{
+		{"name": "verified", "in": "query", "required": false, "schema": boolean,
+			"description": "true: only miners whose latest proof-of-GPU verdict passed; false (the default): all. Another value is a 400 invalid_parameter"},
+		{"name": "verified_model", "in": "query", "required": false, "schema": obj{"type": "string", "minLength": 1, "maxLength": maxGPUType},
+			"description": "only miners whose latest verdict passed and proved this model: the whole name, case-insensitive (e.g. NVIDIA H100 80GB HBM3); implies verified=true, and conflicts with verified=false (400 invalid_parameter)"},
+	}
 	gpuCountSchema = object(nil, obj{"gpu_count": integer})
 	byModelSchema  = object(nil, obj{"models": obj{"type": "array", "items": object(nil, obj{"gpu_name": str, "gpu_count": integer})}})
 	hotkeysSchema  = object(nil, obj{"hotkeys": obj{"type": "array", "items": str}})
@@ -92,6 +113,10 @@ func openAPI() obj {
 			op["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": rt.req}}}
 		} else {
 			op["requestBody"] = obj{"required": false, "content": obj{"application/json": obj{"schema": object(nil, obj{})}}}
+		}
+		if rt.params != nil {
+			op["parameters"] = rt.params
+			op["responses"].(obj)["400"] = errResponse("invalid JSON or unknown field (invalid_json, unknown_field), or a bad, repeated or unknown query parameter (invalid_parameter)")
 		}
 		if rt.mutating {
 			op["parameters"] = []obj{{"name": "Idempotency-Key", "in": "header", "required": false,

@@ -65,7 +65,9 @@ type MinerStatus struct {
 	DiskUsed, DiskLimit int64
 }
 
-// Resource is one miner's hardware as the renter sees it.
+// Resource is one miner's hardware as the renter sees it: what the miner
+// claims (GPUName, GPUCount, ...) and what the validator's latest
+// proof-of-GPU verdict proved.
 type Resource struct {
 	Hotkey      string
 	GPUName     string
@@ -75,6 +77,19 @@ type Resource struct {
 	RAMGB       float64
 	DiskGB      float64
 	Allocated   bool
+
+	// Verified: the latest verdict passed, proving VerifiedGPUs devices of
+	// VerifiedModel ("" and 0 unless Verified).
+	Verified      bool
+	VerifiedModel string
+	VerifiedGPUs  int
+	// VerdictAge is the latest verdict's age in seconds, -1 when the miner
+	// has none.
+	VerdictAge float64
+	// VerdictBlock is the block the latest verdict's proof started at (0:
+	// none); VerdictFailedStep the step a failed one failed at.
+	VerdictBlock      uint64
+	VerdictFailedStep string
 }
 
 // Request is a rental request. Zero numeric fields mean "no requirement".

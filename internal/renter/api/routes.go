@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -28,6 +31,22 @@ type route struct {
 	req      any  // OpenAPI schema of the body (nil: empty body or {})
 	resp     any  // OpenAPI schema of the 200 answer
 	handle   func(s *Server, ctx context.Context, body []byte) reply
+	// params are the OpenAPI query parameters of a route served by
+	// handleQuery (in place of handle); other routes ignore the query.
+	params      []obj
+	handleQuery func(s *Server, ctx context.Context, q url.Values, body []byte) reply
+}
+
+// serve runs the route's handler on the request's query and body.
+func (rt route) serve(s *Server, ctx context.Context, rawQuery string, body []byte) reply {
+	if rt.handleQuery == nil {
+		return rt.handle(s, ctx, body)
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return fail(http.StatusBadRequest, "invalid_parameter", reason("the query string does not parse: "+err.Error()))
+	}
+	return rt.handleQuery(s, ctx, q, body)
 }
 
 func (s *Server) routes() http.Handler {
@@ -97,7 +116,7 @@ func (s *Server) wrap(rt route) http.Handler {
 		}
 		log := s.log.With("request_id", rid, "route", rt.path, "principal", principal)
 		call := func(ctx context.Context) reply {
-			rp := rt.handle(s, ctx, body)
+			rp := rt.serve(s, ctx, r.URL.RawQuery, body)
 			if rp.status >= 500 {
 				// The cause goes to the log; the client gets the request id.
 				log.Error(rp.op, "err", rp.err)
@@ -386,6 +405,76 @@ type resourceItem struct {
 	RAMGB       float64 `json:"ram_gb"`
 	DiskGB      float64 `json:"disk_gb"`
 	Allocated   bool    `json:"allocated"`
+	// The latest proof-of-GPU verdict (see Resource).
+	Verified          bool    `json:"verified"`
+	VerifiedModel     string  `json:"verified_model,omitempty"`
+	VerifiedGPUs      int     `json:"verified_gpus,omitempty"`
+	VerdictAge        float64 `json:"verdict_age_s"` // -1: no verdict
+	VerdictBlock      uint64  `json:"verdict_block,omitempty"`
+	VerdictFailedStep string  `json:"verdict_failed_step,omitempty"`
+}
+
+func toResourceItem(r Resource) resourceItem {
+	return resourceItem{Hotkey: r.Hotkey, GPUName: r.GPUName, GPUMemoryGB: r.GPUMemoryGB, GPUCount: r.GPUCount,
+		VCPUs: r.VCPUs, RAMGB: r.RAMGB, DiskGB: r.DiskGB, Allocated: r.Allocated,
+		Verified: r.Verified, VerifiedModel: r.VerifiedModel, VerifiedGPUs: r.VerifiedGPUs, VerdictAge: r.VerdictAge,
+		VerdictBlock: r.VerdictBlock, VerdictFailedStep: r.VerdictFailedStep}
+}
+
+// resourceFilter is the query of the resource listings: verified=true
+// keeps the miners whose latest proof-of-GPU verdict passed,
+// verified_model=NAME those verified as NAME (the whole name,
+// case-insensitive; it implies verified=true).
+type resourceFilter struct {
+	verified bool
+	model    string
+}
+
+func (f resourceFilter) keep(r Resource) bool {
+	switch {
+	case f.verified && !r.Verified:
+		return false
+	case f.model != "" && !strings.EqualFold(r.VerifiedModel, f.model):
+		return false
+	}
+	return true
+}
+
+func badParam(name, msg string) *reply {
+	rp := fail(http.StatusBadRequest, "invalid_parameter", name+": "+msg)
+	return &rp
+}
+
+// parseResourceFilter reads a listing's query; any other parameter, a
+// repeated one or a bad value is a 400 invalid_parameter.
+func parseResourceFilter(q url.Values) (resourceFilter, *reply) {
+	var f resourceFilter
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		if k != "verified" && k != "verified_model" {
+			return f, badParam(k, "unknown query parameter; this route takes verified and verified_model")
+		}
+		if len(q[k]) != 1 {
+			return f, badParam(k, "given more than once")
+		}
+	}
+	if vs, ok := q["verified"]; ok {
+		b, err := strconv.ParseBool(vs[0])
+		if err != nil {
+			return f, badParam("verified", fmt.Sprintf("want true or false, not %q", reason(vs[0])))
+		}
+		f.verified = b
+	}
+	if vs, ok := q["verified_model"]; ok {
+		m := strings.TrimSpace(vs[0])
+		if m == "" || len(m) > maxGPUType || !printable(m) {
+			return f, badParam("verified_model", fmt.Sprintf("want a model name of 1 to %d printable characters", maxGPUType))
+		}
+		if _, ok := q["verified"]; ok && !f.verified {
+			return f, badParam("verified_model", "needs verified=true (or no verified parameter)")
+		}
+		f.verified, f.model = true, m
+	}
+	return f, nil
 }
 
 type resourcesResponse struct {
