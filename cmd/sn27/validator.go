@@ -39,7 +39,9 @@ func newValidatorCmd() *cobra.Command {
 challenges the queryable miners (serving, below the validator stake, not blacklisted, one uid per IP,
 axon version >= 183) with proof-of-work rounds at each miner's own difficulty, verifies answers and
 measures time itself, keeps the history in SQLite under --data.dir, scores miners (--validator.scoring
-v1.5 or seed) and sets weights every --validator.weights.every blocks. On a subnet with commit-reveal
+v15, seed, or pog: verified GPUs only) and sets weights every --validator.weights.every blocks. With
+--validator.pog (on by default) it proves the GPUs miners claim in a short test allocation on each
+(docs/proof-of-gpu.md), signs the verdicts and serves them on --validator.feed.addr (GET /v1/verdicts). On a subnet with commit-reveal
 weights on it commits them instead, as the runtime wants: where it has hash commit-reveal only (spec 218)
 it commits the weights' hash and reveals them in the reveal epoch (salt and weights wait in validator.db,
 so a restart between commit and reveal still reveals); where it has timelocked commits

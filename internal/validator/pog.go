@@ -142,6 +142,11 @@ func (v *Validator) ProveMiner(ctx context.Context, n chain.Neuron, claim pogrun
 	if errors.Is(err, ErrRented) {
 		return pog.Verdict{}, err
 	}
+	if ctx.Err() != nil {
+		// The validator is stopping: a proof cut short says nothing of the
+		// miner, so no verdict is kept.
+		return pog.Verdict{}, ctx.Err()
+	}
 	if err != nil {
 		verdict = pog.Verdict{Version: pog.VerdictVersion, Hotkey: hotkey, ClaimedModel: claim.Model, ClaimedGPUs: claim.Count,
 			FailedStep: pog.StepAllocate, Reason: err.Error(), Millis: float64(v.deps.Now().Sub(start).Milliseconds())}
