@@ -25,6 +25,9 @@ func runSN27(t *testing.T, args ...string) (int, string, string) {
 // device list and model table, and offline verdict checks with their exit
 // codes.
 func TestPoGCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds OpenCL kernels on PoCL; skipped with -short")
+	}
 	code, out, errs := runSN27(t, "pog", "prove", "--test-models", "--model", "PoCL CPU", "--memory", "64MiB", "--json")
 	var v pog.Verdict
 	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || !v.Passed || v.Model != "PoCL CPU" || v.GPUs != 1 {
