@@ -35,7 +35,12 @@ func newPoGServeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Answer a validator's proof requests on stdin/stdout (run by the validator over SSH)",
-		Args:  cobra.NoArgs,
+		Long: `Answer proof requests, one JSON line each on stdin, with one JSON line each on stdout
+(internal/pog/protocol.go), on this machine's OpenCL devices, until "bye" or end of input.
+Validators start it in their test container; it is not meant to be run by hand.`,
+		Example: `  echo '{"op":"identify"}' | sn27 pog serve
+  sn27 pog serve --memory 256MiB   # a CPU device reports 256 MiB`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			b := &pogrun.OpenCLBackend{}
 			if memory != "" {
@@ -55,9 +60,10 @@ func newPoGServeCmd() *cobra.Command {
 
 func newPoGDevicesCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "devices",
-		Short: "List this machine's OpenCL devices as the prover reports them (JSON)",
-		Args:  cobra.NoArgs,
+		Use:     "devices",
+		Short:   "List this machine's OpenCL devices as the prover reports them (JSON)",
+		Example: `  sn27 pog devices`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ds, err := (&pogrun.OpenCLBackend{}).Devices()
 			if err != nil {
@@ -72,9 +78,10 @@ func newPoGDevicesCmd() *cobra.Command {
 
 func newPoGModelsCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "models",
-		Short: "Print the built-in model table (bands, scores, which entries are estimated)",
-		Args:  cobra.NoArgs,
+		Use:     "models",
+		Short:   "Print the built-in model table (bands, scores, which entries are estimated)",
+		Example: `  sn27 pog models`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent("", "  ")
