@@ -21,7 +21,7 @@ set -euo pipefail
 #   iptables, iproute2        the rental network's firewall rules; the LAN host test's netns and veth
 #   nodejs (>= 20), npm       polkadot.js and chopsticks (../shared/localchain); Debian 12's
 #                             nodejs is 18, so a machine without Node 20 gets a clear error
-packages=(hashcat pocl-opencl-icd ocl-icd-libopencl1 python3 python3-nacl python3-cryptography docker.io openssh-client debootstrap chromium fonts-dejavu-core lxcfs iptables iproute2)
+packages=(hashcat pocl-opencl-icd ocl-icd-libopencl1 libclblast1 python3 python3-nacl python3-cryptography docker.io openssh-client debootstrap chromium fonts-dejavu-core lxcfs iptables iproute2)
 
 fail() { echo "test-deps: BROKEN: $*" >&2; exit 1; }
 say() { echo "test-deps: $*" >&2; }

@@ -68,6 +68,20 @@ const (
 	clMemReadOnly  = 1 << 2
 )
 
+// Device queries of the proof-of-GPU prover (pog.go): limits, and the
+// identity extensions (queried only when the device lists them).
+const (
+	clDeviceNativeVectorWidthFloat = 0x103A
+	clDeviceMaxMemAllocSize        = 0x1010
+	clDeviceLocalMemSize           = 0x1023
+	clDeviceExtensions             = 0x1030
+	clDeviceUUIDKHR                = 0x106A // cl_khr_device_uuid: 16 bytes
+	clDevicePCIBusInfoKHR          = 0x410F // cl_khr_pci_bus_info: 4 cl_uint (domain, bus, device, function)
+	clDevicePCIBusIDNV             = 0x4008 // cl_nv_device_attribute_query
+	clDevicePCISlotIDNV            = 0x4009 // device<<3 | function
+	clDevicePCIDomainIDNV          = 0x400A // newer NVIDIA drivers only
+)
+
 // ErrUnavailable is matched (errors.Is) when the OpenCL runtime cannot be
 // used at all: no ICD loader, no platform, no device.
 var ErrUnavailable = errors.New("opencl unavailable")

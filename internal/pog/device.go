@@ -14,6 +14,6 @@ type DeviceInfo struct {
 	ComputeUnits int    `json:"compute_units"` // CL_DEVICE_MAX_COMPUTE_UNITS
 	ClockMHz     int    `json:"clock_mhz"`
 	PCIBusID     string `json:"pci_bus_id,omitempty"` // "0000:18:00.0" (cl_khr_pci_bus_info or NVIDIA's attributes)
-	UUID         string `json:"uuid,omitempty"`       // cl_khr_device_uuid, "GPU-…" style hex
+	UUID         string `json:"uuid,omitempty"`       // cl_khr_device_uuid, lowercase hex 8-4-4-4-12 (nvidia-smi shows it as GPU-…)
 	FP16         bool   `json:"fp16"`                 // cl_khr_fp16
 }

@@ -80,7 +80,7 @@ func TestPoGScoresAndFeed(t *testing.T) {
 	add(string(good), 10, true, "NVIDIA H100 80GB HBM3", 8)
 	add(string(liar), 10, false, "", 0)
 	add(string(old), 5, true, "NVIDIA RTX 4090", 12) // passed once ...
-	add(string(old), 15, false, "", 0)                 // ... failed since: no credit
+	add(string(old), 15, false, "", 0)               // ... failed since: no credit
 	ns := []chain.Neuron{{UID: 0, Hotkey: good}, {UID: 1, Hotkey: liar}, {UID: 2, Hotkey: old}}
 	_, ws, err := v.Scores(ctx, ns)
 	if err != nil {
