@@ -679,6 +679,8 @@ func (p *Prover) Fill(ctx context.Context, chunks, words, rounds int, seed uint6
 	if chunks < 1 || words < 1 || rounds < 0 || words > 1<<31 || rounds > 1<<31 {
 		return 0, fmt.Errorf("fill of %d chunks of %d words, %d rounds: want chunks, words >= 1, rounds >= 0", chunks, words, rounds)
 	}
+	// The memory step fills 80 % of the device: the product's buffers
+	// (about 3n² floats) and any previous fill go first.
 	p.FreeMemory()
 	limit := p.info.MaxAlloc
 	if p.maxBuffer > 0 && (limit == 0 || p.maxBuffer < limit) {
@@ -782,11 +784,13 @@ func (p *Prover) groupWidth(b fillBuf) uint32 {
 	return uint32(p.pv * p.pu)
 }
 
-// FreeMemory frees the fill.
+// FreeMemory frees the device memory the prover holds: the fill and the
+// buffers of the last product.
 func (p *Prover) FreeMemory() {
 	if p.l == nil {
 		return
 	}
+	p.freeMatmul()
 	for i := range p.fill {
 		p.release(&p.fill[i].mem)
 	}
