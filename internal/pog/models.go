@@ -218,7 +218,9 @@ func PlanFor(m Model, claimedBytes uint64, rtt time.Duration) (Plan, error) {
 	p := Plan{Model: m, N: n, Chunks: chunks, Words: words, Rounds: m.Rounds}
 	slack := 4*rtt + 250*time.Millisecond
 	p.WorkDeadline = seconds(p.Flops()/(m.FP32GFLOPS[0]*1e9)) + 2*time.Second + slack
-	p.PassDeadline = seconds(float64(p.Bytes())/(m.MemGBps[0]*1e9)*1.25) + slack
+	// The prover also hashes the chunk digests into its tree on the host
+	// (one core per device): about 250 ns a chunk.
+	p.PassDeadline = seconds(float64(p.Bytes())/(m.MemGBps[0]*1e9)*1.25) + time.Duration(chunks)*250*time.Nanosecond + slack
 	// The fill is the honest side's slow step; its deadline only bounds a
 	// prover that never answers.
 	p.FillDeadline = 5 * time.Minute

@@ -81,6 +81,9 @@ func ClaimOf(hotkey, specsJSON string) (pogrun.Claim, bool) {
 			c.Count++
 		}
 	}
+	if rep.CPU.Count > 0 && rep.CPU.Count < 1<<16 {
+		c.HostCPUs = int(rep.CPU.Count)
+	}
 	c.Count = min(c.Count, int(rep.GPU.Count), pog.MaxDevices)
 	return c, c.Model != "" && c.Count > 0
 }
@@ -200,7 +203,9 @@ func (v *Validator) prove(ctx context.Context, n chain.Neuron, claim pogrun.Clai
 	// The allocation: the claimed GPUs, and RAM for the prover's copy of C
 	// (4n² bytes per GPU) and, on a CPU device, for the memory it fills.
 	var dr protocol.DeviceRequirement
-	dr.CPU.Count = 1
+	// The prover hashes every GPU's C on the host inside the timed work
+	// step: up to 4 cores per GPU, as many as the miner reports having.
+	dr.CPU.Count = int64(max(1, min(4*claim.Count, claim.HostCPUs)))
 	dr.GPU.Count = int64(claim.Count)
 	ram := int64(1 << 30)
 	if m, ok := pog.Claimed(v.pog.models, claim.Model); ok {

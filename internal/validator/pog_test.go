@@ -25,8 +25,8 @@ func TestClaimOf(t *testing.T) {
 		ok          bool
 	}{
 		{"no GPU", `{"gpu":{"count":0,"capacity":0,"details":[]}}`, pogrun.Claim{}, false},
-		{"eight H100", `{"gpu":{"count":8,"capacity":652472,"details":[` + strings.Repeat(`{"name":"NVIDIA H100 80GB HBM3","capacity":81559},`, 7) + `{"name":"NVIDIA H100 80GB HBM3","capacity":81559}]}}`,
-			pogrun.Claim{Hotkey: "5M", Model: "NVIDIA H100 80GB HBM3", Count: 8, MemBytes: 81559 << 20}, true},
+		{"eight H100", `{"cpu":{"count":64},"gpu":{"count":8,"capacity":652472,"details":[` + strings.Repeat(`{"name":"NVIDIA H100 80GB HBM3","capacity":81559},`, 7) + `{"name":"NVIDIA H100 80GB HBM3","capacity":81559}]}}`,
+			pogrun.Claim{Hotkey: "5M", Model: "NVIDIA H100 80GB HBM3", Count: 8, MemBytes: 81559 << 20, HostCPUs: 64}, true},
 		{"mixed: the first model's GPUs", `{"gpu":{"count":2,"details":[{"name":"NVIDIA RTX 4090","capacity":24564},{"name":"NVIDIA L4","capacity":23034}]}}`,
 			pogrun.Claim{Hotkey: "5M", Model: "NVIDIA RTX 4090", Count: 1, MemBytes: 24564 << 20}, true},
 		{"a count larger than its details", `{"gpu":{"count":64,"details":[{"name":"X","capacity":1}]}}`, pogrun.Claim{Hotkey: "5M", Model: "X", Count: 1, MemBytes: 1 << 20}, true},
