@@ -201,6 +201,16 @@ func (v *Validator) Run(ctx context.Context) error {
 		path = cr.Path().String()
 	}
 	v.log.Info("validator started", "uid", me.UID, "permit", me.ValidatorPermit, "scoring", v.cfg.Scoring, "weights_path", path)
+	// The feed's address is taken first: a busy port stops the start
+	// before anything runs.
+	var feedLn net.Listener
+	if v.cfg.FeedAddr != "" {
+		ln, err := net.Listen("tcp", v.cfg.FeedAddr)
+		if err != nil {
+			return fmt.Errorf("verdict feed (--validator.feed.addr): %w", err)
+		}
+		feedLn = ln
+	}
 	var wg sync.WaitGroup
 	if v.cfg.MetricsAddr != "" && v.deps.Registry != nil {
 		srv := &http.Server{Addr: v.cfg.MetricsAddr, Handler: promhttp.HandlerFor(v.deps.Registry, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
@@ -219,12 +229,9 @@ func (v *Validator) Run(ctx context.Context) error {
 			_ = srv.Shutdown(sctx)
 		}()
 	}
-	if v.cfg.FeedAddr != "" {
-		srv := &http.Server{Addr: v.cfg.FeedAddr, Handler: v.VerdictsHandler(), ReadHeaderTimeout: 5 * time.Second}
-		ln, err := net.Listen("tcp", v.cfg.FeedAddr)
-		if err != nil {
-			return fmt.Errorf("verdict feed: %w", err)
-		}
+	if feedLn != nil {
+		srv := &http.Server{Handler: v.VerdictsHandler(), ReadHeaderTimeout: 5 * time.Second}
+		ln := feedLn
 		v.log.Info("verdict feed", "url", "http://"+ln.Addr().String()+"/v1/verdicts")
 		wg.Add(2)
 		go func() {
