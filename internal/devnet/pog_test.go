@@ -95,6 +95,17 @@ func TestDevnetProofOfGPU(t *testing.T) {
 					t.Errorf("lying miner's verdict: passed %v step %q reason %q", lv.Passed, lv.FailedStep, lv.Reason)
 				}
 				checkFeed(t, bin, info)
+				// Every test allocation was given back (and forgotten).
+				for start := time.Now(); ; time.Sleep(500 * time.Millisecond) {
+					m, err := n.Store().MetaPrefix(ctx, "pog_alloc:")
+					if err == nil && len(m) == 0 {
+						break
+					}
+					if time.Since(start) > 30*time.Second {
+						t.Errorf("test allocations not given back: %v %v", m, err)
+						break
+					}
+				}
 				// Weights: verified GPUs only.
 				for start := time.Now(); ; time.Sleep(time.Second) {
 					ns, _ := n.Client().Neurons(ctx, info.NetUID)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // Hash is a SHA-256 digest.
@@ -39,19 +40,35 @@ type Tree struct {
 }
 
 // NewTree builds the tree over leaves (at least one).
-func NewTree(leaves []Hash) (*Tree, error) {
+func NewTree(leaves []Hash) (*Tree, error) { return NewTreeParallel(leaves, 1) }
+
+// NewTreeParallel builds the same tree as NewTree with up to workers
+// goroutines per level (the prover's trees have a million leaves and a
+// deadline).
+func NewTreeParallel(leaves []Hash, workers int) (*Tree, error) {
 	if len(leaves) == 0 {
 		return nil, errors.New("merkle tree of no leaves")
 	}
 	t := &Tree{levels: [][]Hash{leaves}}
 	for cur := leaves; len(cur) > 1; {
 		next := make([]Hash, (len(cur)+1)/2)
-		for i := range next {
-			if 2*i+1 < len(cur) {
-				next[i] = node(cur[2*i], cur[2*i+1])
-			} else {
-				next[i] = cur[2*i]
+		level := func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				if 2*i+1 < len(cur) {
+					next[i] = node(cur[2*i], cur[2*i+1])
+				} else {
+					next[i] = cur[2*i]
+				}
 			}
+		}
+		if w := min(workers, len(next)/4096); w > 1 {
+			var wg sync.WaitGroup
+			for g := range w {
+				wg.Go(func() { level(g*len(next)/w, (g+1)*len(next)/w) })
+			}
+			wg.Wait()
+		} else {
+			level(0, len(next))
 		}
 		t.levels = append(t.levels, next)
 		cur = next

@@ -53,6 +53,24 @@ func TestMerkleEverySizeAndIndex(t *testing.T) {
 	}
 }
 
+func TestNewTreeParallelSameRoot(t *testing.T) {
+	for _, n := range []int{1, 4095, 8193, 50001} {
+		leaves := make([]Hash, n)
+		for i := range leaves {
+			leaves[i] = Leaf(uint64(i), nil)
+		}
+		a, _ := NewTree(leaves)
+		b, _ := NewTreeParallel(leaves, 7)
+		if a.Root() != b.Root() {
+			t.Fatalf("%d leaves: roots differ", n)
+		}
+		pa, _ := a.Path(n - 1)
+		if VerifyPath(b.Root(), n, n-1, leaves[n-1], pa) != nil {
+			t.Fatalf("%d leaves: path does not verify", n)
+		}
+	}
+}
+
 func TestElemExactAndSpread(t *testing.T) {
 	var sum, sq float64
 	const n = 1 << 14

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -176,7 +177,15 @@ func (s *server) handle(ctx context.Context, req pog.Request) (pog.Response, err
 			// them for seconds in a fresh container). A device that fails
 			// here fails again, with its error, when it is asked to work.
 			s.prepared = true
-			each(len(s.devices), func(i int) pog.Result { p.Prepare(ctx, i); return pog.Result{} })
+			// On a GPU host, only the GPUs: the CPU's PoCL device would
+			// compile for seconds and never be asked.
+			gpus := slices.ContainsFunc(s.devices, func(d pog.DeviceInfo) bool { return d.Type == "gpu" || d.Type == "accelerator" })
+			each(len(s.devices), func(i int) pog.Result {
+				if !gpus || s.devices[i].Type != "cpu" {
+					p.Prepare(ctx, i)
+				}
+				return pog.Result{}
+			})
 		}
 		return pog.Response{Devices: s.devices}, nil
 	case pog.OpWork:
@@ -259,7 +268,7 @@ func (s *server) work(ctx context.Context, j pog.WorkJob) pog.Result {
 	}
 	leaves := make([]pog.Hash, j.N)
 	parallel(j.N, func(i int) { leaves[i] = pog.RowLeaf(i, pog.RowBytes(c[i*j.N:(i+1)*j.N])) })
-	t, err := pog.NewTree(leaves)
+	t, err := pog.NewTreeParallel(leaves, runtime.GOMAXPROCS(0))
 	if err != nil {
 		return fail(j.Device, err)
 	}
@@ -290,7 +299,7 @@ func (s *server) pass(ctx context.Context, j pog.PassJob) pog.Result {
 	}
 	leaves := make([]pog.Hash, len(st.dig))
 	parallel(len(leaves), func(i int) { leaves[i] = pog.ChunkLeaf(i, st.dig[i]) })
-	t, err := pog.NewTree(leaves)
+	t, err := pog.NewTreeParallel(leaves, runtime.GOMAXPROCS(0))
 	if err != nil {
 		return fail(j.Device, err)
 	}

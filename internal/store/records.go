@@ -258,3 +258,30 @@ func checkJSON(hotkey, doc string) error {
 	}
 	return nil
 }
+
+// DeleteMeta removes key, if stored.
+func (s *Store) DeleteMeta(ctx context.Context, key string) error {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM meta WHERE key = ?`, key); err != nil {
+		return fmt.Errorf("delete meta %q: %w", key, err)
+	}
+	return nil
+}
+
+// MetaPrefix returns every stored key that starts with prefix, with its
+// value.
+func (s *Store) MetaPrefix(ctx context.Context, prefix string) (map[string]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1`, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("meta %q*: %w", prefix, err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, fmt.Errorf("meta %q*: %w", prefix, err)
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
+}

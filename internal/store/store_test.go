@@ -702,3 +702,26 @@ func TestVerdicts(t *testing.T) {
 		t.Fatalf("latest %v %v", latest, err)
 	}
 }
+
+func TestMetaPrefixAndDelete(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	for _, k := range []string{"pog_alloc:5A", "pog_alloc:5B", "pog_allocX", "other", "pog_%:x"} {
+		if err := s.SetMeta(ctx, k, "v-"+k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := s.MetaPrefix(ctx, "pog_alloc:")
+	if err != nil || len(m) != 2 || m["pog_alloc:5B"] != "v-pog_alloc:5B" {
+		t.Fatalf("prefix: %v %v", m, err)
+	}
+	if m, _ := s.MetaPrefix(ctx, "pog_%"); len(m) != 1 {
+		t.Fatalf("a LIKE wildcard in the prefix matched %v", m)
+	}
+	if err := s.DeleteMeta(ctx, "pog_alloc:5A"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.Meta(ctx, "pog_alloc:5A"); ok {
+		t.Fatal("deleted key still there")
+	}
+}

@@ -221,6 +221,15 @@ func (v *Validator) prove(ctx context.Context, n chain.Neuron, claim pogrun.Clai
 	dock, _ := json.Marshal(protocol.DockerRequirement{BaseImage: "ubuntu", SSHKey: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))), SSHPort: 4444, VolumePath: "/tmp"})
 	syn := protocol.NewAllocate()
 	syn.Checking, syn.Timeline, syn.DeviceRequirement, syn.DockerRequirement, syn.PublicKey = false, v.cfg.PoGTimeline, dev, dock, pubPEM
+	// Written down before it is asked for: a validator that dies before it
+	// gives the allocation back does so when it starts again.
+	left := leftover{IP: t.IP, Port: t.Port, PublicKey: pubPEM}
+	if b, err := json.Marshal(left); err == nil {
+		if err := v.deps.Store.SetMeta(ctx, pogAllocKey+hotkeyOf(t), string(b)); err != nil {
+			return pog.Verdict{}, err
+		}
+	}
+	defer v.giveBack(context.WithoutCancel(ctx), t, pubPEM)
 	if err := v.deps.Dendrite.Call(ctx, t, syn, 2*time.Minute); err != nil {
 		return pog.Verdict{}, fmt.Errorf("test allocation on %s: %w", t, err)
 	}
@@ -239,15 +248,6 @@ func (v *Validator) prove(ctx context.Context, n chain.Neuron, claim pogrun.Clai
 		}
 		return pog.Verdict{}, fmt.Errorf("test allocation refused: %s", out.Message)
 	}
-	defer func() {
-		rel := protocol.NewAllocate()
-		rel.Checking, rel.Timeline, rel.PublicKey = false, 0, pubPEM
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		if err := v.deps.Dendrite.Call(dctx, t, rel, time.Minute); err != nil {
-			v.log.Warn("could not give back the proof-of-GPU allocation; it ends at its deadline", "hotkey", t.Hotkey, "minutes", v.cfg.PoGTimeline, "err", err)
-		}
-	}()
 	creds, err := allocation.DecryptCredentials(rsaKey, out.Info)
 	if err != nil {
 		return pog.Verdict{}, fmt.Errorf("test allocation: credentials: %w", err)
@@ -263,6 +263,55 @@ func (v *Validator) prove(ctx context.Context, n chain.Neuron, claim pogrun.Clai
 	pctx, cancel := context.WithTimeout(ctx, time.Duration(v.cfg.PoGTimeline)*time.Minute-30*time.Second)
 	defer cancel()
 	return pogrun.ProveRemote(pctx, target, v.pog.bin, claim, pogrun.Options{Table: v.pog.table, Models: v.pog.models, Log: v.log}), nil
+}
+
+// pogAllocKey prefixes the store's record of a test allocation not yet
+// given back.
+const pogAllocKey = "pog_alloc:"
+
+// leftover is that record: enough to deallocate.
+type leftover struct {
+	IP        string `json:"ip"`
+	Port      int    `json:"port"`
+	PublicKey string `json:"public_key"`
+}
+
+func hotkeyOf(t dendrite.Target) string { return string(t.Hotkey) }
+
+// giveBack deallocates the test allocation of pubPEM on t (a miner that
+// holds none answers so too) and forgets it once the miner has answered.
+func (v *Validator) giveBack(ctx context.Context, t dendrite.Target, pubPEM string) {
+	rel := protocol.NewAllocate()
+	rel.Checking, rel.Timeline, rel.PublicKey = false, 0, pubPEM
+	dctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := v.deps.Dendrite.Call(dctx, t, rel, time.Minute); err != nil {
+		v.log.Warn("could not give back the proof-of-GPU allocation; it ends at its deadline", "hotkey", t.Hotkey, "minutes", v.cfg.PoGTimeline, "err", err)
+		return
+	}
+	if err := v.deps.Store.DeleteMeta(ctx, pogAllocKey+hotkeyOf(t)); err != nil {
+		v.log.Warn("forget a given-back test allocation", "hotkey", t.Hotkey, "err", err)
+	}
+}
+
+// giveBackLeftovers deallocates the test allocations an earlier run did
+// not give back (it stopped mid-proof).
+func (v *Validator) giveBackLeftovers(ctx context.Context) {
+	left, err := v.deps.Store.MetaPrefix(ctx, pogAllocKey)
+	if err != nil {
+		v.log.Warn("read leftover test allocations", "err", err)
+		return
+	}
+	for k, js := range left {
+		var l leftover
+		hotkey := strings.TrimPrefix(k, pogAllocKey)
+		if json.Unmarshal([]byte(js), &l) != nil || l.PublicKey == "" {
+			v.deps.Store.DeleteMeta(ctx, k)
+			continue
+		}
+		v.log.Info("giving back a test allocation an earlier run left", "hotkey", hotkey)
+		v.giveBack(ctx, dendrite.Target{IP: l.IP, Port: l.Port, Hotkey: keys.Hotkey(hotkey)}, l.PublicKey)
+	}
 }
 
 // VerdictsHandler serves the signed verdict feed: GET /v1/verdicts, a JSON

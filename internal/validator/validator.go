@@ -250,6 +250,9 @@ func (v *Validator) Run(ctx context.Context) error {
 	}
 	defer wg.Wait()
 	defer v.pog.wg.Wait()
+	if v.cfg.PoG {
+		v.pog.wg.Go(func() { v.giveBackLeftovers(ctx) })
+	}
 
 	var nextSync, nextChallenge, nextSpecs, nextWeights, nextRentals uint64
 	if s, ok, _ := v.deps.Store.Meta(ctx, "next_weights_block"); ok {

@@ -2,6 +2,7 @@ package validator_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"path/filepath"
 	"testing"
@@ -254,6 +255,24 @@ func TestValidatorRunLoop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A proof-of-GPU test allocation an earlier run left (it stopped
+	// mid-proof): this run gives it back and forgets it.
+	fastHot := string(chaintest.Dev(t, "//Miner//fast").Hotkey())
+	ns, err := c.Neurons(ctx, netuid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range ns {
+		if string(n.Hotkey) == fastHot {
+			left := fmt.Sprintf(`{"ip":%q,"port":%d,"public_key":"-----BEGIN PUBLIC KEY-----\nleft\n-----END PUBLIC KEY-----\n"}`, n.Axon.IP, n.Axon.Port)
+			if err := st.SetMeta(ctx, "pog_alloc:"+fastHot, left); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if m, _ := st.MetaPrefix(ctx, "pog_alloc:"); len(m) != 1 {
+		t.Fatalf("leftover not stored: %v", m)
+	}
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- v.Run(rctx) }()
@@ -263,6 +282,14 @@ func TestValidatorRunLoop(t *testing.T) {
 			t.Errorf("Run: %v", err)
 		}
 	}()
+	for start := time.Now(); ; time.Sleep(100 * time.Millisecond) {
+		if m, _ := st.MetaPrefix(ctx, "pog_alloc:"); len(m) == 0 {
+			break
+		}
+		if time.Since(start) > 20*time.Second {
+			t.Fatal("the leftover test allocation was not given back")
+		}
+	}
 	// The loop challenges the miner and sets weights (the rate limit of
 	// 100 blocks since registration is passed on the dev chain's timer).
 	for start := time.Now(); ; time.Sleep(100 * time.Millisecond) {
