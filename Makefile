@@ -4,17 +4,33 @@ GO      ?= go
 BIN     := bin/sn27
 GOFLAGS := -trimpath
 export CGO_ENABLED := 0
+# sn27 version: git describe of this checkout unless VERSION= is given.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+# The commit's time, not the build's: the same tree builds the same binary.
+DATE    ?= $(shell git log -1 --format=%cI 2>/dev/null)
+LDFLAGS := -X github.com/sn27/sn27/internal/buildinfo.Version=$(VERSION) \
+	-X github.com/sn27/sn27/internal/buildinfo.Commit=$(COMMIT) \
+	-X github.com/sn27/sn27/internal/buildinfo.Date=$(DATE)
+PREFIX  ?= /usr/local
 
 .PHONY: all build static run demo deps-run test test-short deps fuzz bench generate vet clean fresh-check
 
 all: build
 
 build:
-	$(GO) build $(GOFLAGS) -o $(BIN) ./cmd/sn27
+	$(GO) build $(GOFLAGS) -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/sn27
+
+# Puts the binary on the PATH ($(PREFIX)/bin/sn27), so the commands sn27
+# prints (the devnet's, the README's) run as printed.
+.PHONY: install
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/sn27
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/sn27: $$($(DESTDIR)$(PREFIX)/bin/sn27 version | head -1)"
 
 # A fully static binary without the OpenCL solver (purego needs the C loader).
 static:
-	$(GO) build $(GOFLAGS) -tags noopencl -o $(BIN) ./cmd/sn27
+	$(GO) build $(GOFLAGS) -ldflags "$(LDFLAGS)" -tags noopencl -o $(BIN) ./cmd/sn27
 
 # The main job: a whole SN27 network on this machine (dev chain, validator,
 # miners) with its dashboard on http://127.0.0.1:8080/.

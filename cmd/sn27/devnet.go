@@ -38,6 +38,7 @@ Ctrl-C stops everything; running it again continues from the data dir.`,
 			cfg.ChainAddr = "127.0.0.1:" + strconv.Itoa(chainPort)
 			log := lf.logger(os.Stderr)
 			return devnet.Run(cmd.Context(), cfg, log, func(info devnet.Info, _ *devnet.Network) {
+				info.Command = selfCommand()
 				devnet.PrintInfo(cmd.OutOrStdout(), info)
 			})
 		},

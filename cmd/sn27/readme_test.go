@@ -59,8 +59,10 @@ var readmeRun = []string{
 // readmeCovered maps examples to the test that runs them (with test
 // wallets, ports and placeholders filled in).
 var readmeCovered = map[string]string{
-	`make run`:  "TestDevnetRanksMiners",
-	`make test`: "CI (.ci/run runs make test)",
+	`make run`:     "TestDevnetRanksMiners",
+	`make test`:    "CI (.ci/run runs make test)",
+	`make install`: "TestMakeInstall",
+	`sn27 version`: "TestVersionCommand",
 	`apt-get install -y make git ca-certificates`: "make fresh-check (its image is debootstrap + these)",
 	`sn27 devnet`: "TestDevnetRanksMiners",
 	`sn27 devnet --miners 5 --block-time 500ms --data.dir /tmp/devnet`:                                       "TestDevnetRanksMiners",

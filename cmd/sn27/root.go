@@ -7,6 +7,8 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sn27/sn27/internal/buildinfo"
 )
 
 // exitError carries a process exit code other than 1.
@@ -53,8 +55,9 @@ with the Python miners and validators of the network.`,
   sn27 bench --solver both --seconds 10`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       buildinfo.Read().Version,
 	}
 	root.AddCommand(newPowCmd(), newBenchCmd(), newDemoCmd(), newWalletCmd(),
-		newMetagraphCmd(), newSubnetCmd(), newStakeCmd(), newTransferCmd(), newBalanceCmd(), newMinerCmd(), newDevchainCmd(), newValidatorCmd(), newDevnetCmd(), newRenterCmd(), newRenterAPICmd(), newPoGCmd())
+		newMetagraphCmd(), newSubnetCmd(), newStakeCmd(), newTransferCmd(), newBalanceCmd(), newMinerCmd(), newDevchainCmd(), newValidatorCmd(), newDevnetCmd(), newRenterCmd(), newRenterAPICmd(), newPoGCmd(), newVersionCmd())
 	return root
 }

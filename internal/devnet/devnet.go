@@ -89,9 +89,13 @@ func DefaultConfig() Config {
 
 // Info is what a started devnet tells the user.
 type Info struct {
-	ChainURL   string
-	Dashboard  string      // URL, "" when off
-	Feed       string      // the verdict feed's URL, "" when off
+	ChainURL  string
+	Dashboard string // URL, "" when off
+	Feed      string // the verdict feed's URL, "" when off
+	// Command runs this sn27 in the commands PrintInfo prints: "sn27" when
+	// that is on the PATH, else its path (e.g. ./bin/sn27 after make run);
+	// "" means "sn27".
+	Command    string
 	Liar       keys.Hotkey // the miner claiming an H100 it does not have (with PoG)
 	Wallets    string
 	NetUID     chain.NetUID
@@ -585,13 +589,14 @@ func (n *Network) register(ctx context.Context, w wallet.Wallet, netuid chain.Ne
 
 // PrintInfo writes the user-facing summary.
 func PrintInfo(w io.Writer, info Info) {
+	sn27 := info.cmd()
 	fmt.Fprintf(w, "SN27 devnet is up (subnet %d)\n", info.NetUID)
-	fmt.Fprintf(w, "  chain       %s   (e.g. sn27 metagraph --netuid %d --subtensor.chain_endpoint %s)\n", info.ChainURL, info.NetUID, info.ChainURL)
+	fmt.Fprintf(w, "  chain       %s   (e.g. %s metagraph --netuid %d --subtensor.chain_endpoint %s)\n", info.ChainURL, sn27, info.NetUID, info.ChainURL)
 	if info.Dashboard != "" {
 		fmt.Fprintf(w, "  dashboard   %s\n", info.Dashboard)
 	}
 	if info.Feed != "" {
-		fmt.Fprintf(w, "  verdicts    %s   (signed; check one: curl -s '%s?limit=1' | sn27 pog verify - --validator %s)\n", info.Feed, info.Feed, info.Validator)
+		fmt.Fprintf(w, "  verdicts    %s   (signed; check one: curl -s '%s?limit=1' | %s pog verify - --validator %s)\n", info.Feed, info.Feed, sn27, info.Validator)
 	}
 	if info.Liar != "" {
 		fmt.Fprintf(w, "  proof of GPU every miner proves its PoCL device; %s claims an %s it does not have\n", info.Liar, LiarModel)
@@ -603,7 +608,7 @@ func PrintInfo(w io.Writer, info Info) {
 	}
 	flags := fmt.Sprintf("--netuid %d --wallet.path %s --wallet.name validator --data.dir %s --subtensor.chain_endpoint %s",
 		info.NetUID, info.Wallets, filepath.Join(filepath.Dir(info.Wallets), "validator"), info.ChainURL)
-	fmt.Fprintf(w, "  resources   sn27 renter list-resources %s\n", flags)
+	fmt.Fprintf(w, "  resources   %s renter list-resources %s\n", sn27, flags)
 	if info.Rentals != "" || len(info.Miners) == 0 {
 		fmt.Fprintf(w, "  rentals     %s\n", info.Rentals)
 	} else {
@@ -612,6 +617,13 @@ func PrintInfo(w io.Writer, info Info) {
 		}
 	}
 	fmt.Fprintf(w, "Ctrl-C stops everything; running it again continues from the data dir.\n")
+}
+
+func (i Info) cmd() string {
+	if i.Command == "" {
+		return "sn27"
+	}
+	return i.Command
 }
 
 // RentCommands are the commands that rent miner 0 out, log in and end the
@@ -623,8 +635,8 @@ func RentCommands(info Info) [][2]string {
 	flags := fmt.Sprintf("--netuid %d --wallet.path %s --wallet.name validator --data.dir %s --subtensor.chain_endpoint %s",
 		info.NetUID, info.Wallets, filepath.Join(filepath.Dir(info.Wallets), "validator"), info.ChainURL)
 	return [][2]string{
-		{"rent one", fmt.Sprintf("sn27 renter allocate-hotkey %s --cpu.count 1 --ram 512MB --disk 1GB --timeline 30 --ssh-key ~/.ssh/id_ed25519.pub %s", info.Miners[0], flags)},
+		{"rent one", fmt.Sprintf("%s renter allocate-hotkey %s --cpu.count 1 --ram 512MB --disk 1GB --timeline 30 --ssh-key ~/.ssh/id_ed25519.pub %s", info.cmd(), info.Miners[0], flags)},
 		{"log in", "the ssh command it prints (host key pinned; make a key first with ssh-keygen -t ed25519 if you have none)"},
-		{"end it", fmt.Sprintf("sn27 renter deallocate %s %s", info.Miners[0], flags)},
+		{"end it", fmt.Sprintf("%s renter deallocate %s %s", info.cmd(), info.Miners[0], flags)},
 	}
 }

@@ -159,6 +159,16 @@ func TestPrintInfoRentals(t *testing.T) {
 			t.Errorf("with docker: no %q in\n%s", want, out.String())
 		}
 	}
+	// After `make run` the binary is ./bin/sn27, not on the PATH: the
+	// printed commands name it so, to run as printed.
+	info.Command = "./bin/sn27"
+	out.Reset()
+	devnet.PrintInfo(&out, info)
+	for _, want := range []string{"rent one    ./bin/sn27 renter allocate-hotkey 5Hotkey", "end it      ./bin/sn27 renter deallocate", "resources   ./bin/sn27 renter list-resources", "e.g. ./bin/sn27 metagraph"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("with ./bin/sn27: no %q in\n%s", want, out.String())
+		}
+	}
 }
 
 // TestDevnetCommitReveal: `sn27 devnet --commit-reveal` runs the dev chain as
