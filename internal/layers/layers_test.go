@@ -18,7 +18,7 @@ const module = "github.com/sn27/sn27"
 // the test, so a new package must be placed here.
 var layer = map[string]int{
 	// leaves: protocol types and pure logic
-	"protocol": 0, "keys": 0, "scale": 0, "pow": 0, "scoring": 0, "layers": 0, "priority": 0, "pog": 0, "buildinfo": 0,
+	"protocol": 0, "keys": 0, "scale": 0, "pow": 0, "scoring": 0, "layers": 0, "priority": 0, "pog": 0, "buildinfo": 0, "release": 0,
 	// adapters
 	"chain": 1, "axon": 1, "dendrite": 1, "hwspec": 1, "hashcat": 1, "opencl": 1, "docker": 1, "store": 1, "wallet": 1, "polkadotjs": 1, "timelock": 1,
 	// tools built on adapters
