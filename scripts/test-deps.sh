@@ -9,6 +9,8 @@ set -euo pipefail
 #   hashcat, pocl-opencl-icd  the real hashcat, on the CPU through PoCL (challenge tests)
 #   ocl-icd-libopencl1        the OpenCL ICD loader (libOpenCL.so.1) hashcat loads to find PoCL;
 #                             only a Recommends of hashcat, so --no-install-recommends drops it
+#   libclblast1               CLBlast's SGEMM, run beside proof of GPU's kernel in its benchmark
+#   systemd                   systemd-analyze verify and security of the packaged units (not run as init)
 #   python3                   Python's hashlib as an independent BLAKE2b (pow fixtures)
 #   python3-nacl              PyNaCl (libsodium) encrypts/decrypts $NACL coldkeys (wallet interop)
 #   python3-cryptography      the Python renter's RSA-OAEP decryption of allocation credentials
@@ -21,7 +23,7 @@ set -euo pipefail
 #   iptables, iproute2        the rental network's firewall rules; the LAN host test's netns and veth
 #   nodejs (>= 20), npm       polkadot.js and chopsticks (../shared/localchain); Debian 12's
 #                             nodejs is 18, so a machine without Node 20 gets a clear error
-packages=(hashcat pocl-opencl-icd ocl-icd-libopencl1 libclblast1 python3 python3-nacl python3-cryptography docker.io openssh-client debootstrap chromium fonts-dejavu-core lxcfs iptables iproute2)
+packages=(hashcat pocl-opencl-icd ocl-icd-libopencl1 libclblast1 systemd python3 python3-nacl python3-cryptography docker.io openssh-client debootstrap chromium fonts-dejavu-core lxcfs iptables iproute2)
 
 fail() { echo "test-deps: BROKEN: $*" >&2; exit 1; }
 say() { echo "test-deps: $*" >&2; }

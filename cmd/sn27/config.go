@@ -10,10 +10,25 @@ import (
 	"github.com/spf13/pflag"
 )
 
+// stripComments blanks the lines of a config file whose first non-blank
+// characters are "//": the files `sn27 config template` writes (and the
+// package installs under /etc/sn27) explain every setting that way. Line
+// numbers stay, so JSON errors still point at the right line.
+func stripComments(b []byte) []byte {
+	lines := strings.Split(string(b), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "//") {
+			lines[i] = ""
+		}
+	}
+	return []byte(strings.Join(lines, "\n"))
+}
+
 // applyConfig layers settings under the command line: a flag the user set
 // wins; else the environment variable SN27_<FLAG> (dots and dashes as
 // underscores, upper case, e.g. SN27_AXON_PORT); else the key of the same
-// name in the JSON config file; else the flag's default.
+// name in the JSON config file (lines starting with // are comments); else
+// the flag's default.
 func applyConfig(fs *pflag.FlagSet, file string) error {
 	var values map[string]any
 	if file != "" {
@@ -21,7 +36,7 @@ func applyConfig(fs *pflag.FlagSet, file string) error {
 		if err != nil {
 			return fmt.Errorf("read config: %w", err)
 		}
-		if err := json.Unmarshal(b, &values); err != nil {
+		if err := json.Unmarshal(stripComments(b), &values); err != nil {
 			return fmt.Errorf("config %s: want a JSON object of flag names to values: %w", file, err)
 		}
 		for k := range values {
