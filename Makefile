@@ -81,6 +81,18 @@ fresh-check:
 fresh-dockerd-check:
 	FRESH_DOCKERD_ONLY=1 $(if $(PKGS),FRESH_DOCKERD_PKGS="$(PKGS)") $(if $(RUN),FRESH_DOCKERD_RUN="$(RUN)") ./scripts/fresh-check.sh
 
+# A release into dist/$(VERSION): for linux/amd64 and linux/arm64 the binary,
+# a tarball and a .deb (tools/release: nfpm), manifest.json for sn27 update,
+# SHA256SUMS, and minisign signatures of both (RELEASE_KEY=secret key file;
+# without it a development key outside the tree, loudly). From a clean tree,
+# reproducibly (file times from the commit). arm64 is type-checked here,
+# tests included (go vet), and built; it is not run on this machine.
+.PHONY: release
+release:
+	@case "$(VERSION)" in v[0-9]*.[0-9]*.[0-9]*) ;; *) echo "make release VERSION=vX.Y.Z (got $(VERSION))"; exit 2;; esac
+	GOARCH=arm64 $(GO) vet ./...
+	$(GO) run ./tools/release -version $(VERSION) -out dist/$(VERSION)
+
 # What scripts/gpu-check.sh needs on a bare NVIDIA machine: bin/sn27 and,
 # in .gpu-debs/, hashcat and the OpenCL ICD loader as Debian packages (carry
 # bin and .gpu-debs to the GPU machine; see docs/proof-of-gpu.md).
