@@ -93,6 +93,14 @@ release:
 	GOARCH=arm64 $(GO) vet ./...
 	$(GO) run ./tools/release -version $(VERSION) -out dist/$(VERSION)
 
+# The release as operators get it, on a clean Debian 12 (run by make
+# fresh-check; alone once fresh-check has built its image): the .deb
+# installs, units verify, the devnet runs from it, a signed update applies
+# over HTTP and rolls back, a tampered one is refused, purge keeps state.
+.PHONY: deb-check
+deb-check:
+	./scripts/deb-check.sh
+
 # What scripts/gpu-check.sh needs on a bare NVIDIA machine: bin/sn27 and,
 # in .gpu-debs/, hashcat and the OpenCL ICD loader as Debian packages (carry
 # bin and .gpu-debs to the GPU machine; see docs/proof-of-gpu.md).

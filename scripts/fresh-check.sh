@@ -23,7 +23,12 @@
 # /usr/local/share/ca-certificates (this workplace's egress proxy signs TLS)
 # and NODE_EXTRA_CA_CERTS, so npm and the Go proxy verify as they do here.
 #
-# 4. Then the Docker tests (FRESH_DOCKERD_PKGS, default the packages whose
+# 4. Then scripts/deb-check.sh: a release of this tree as operators get it,
+#    its .deb installed on another clean container of the same image, the
+#    units verified, the devnet run from the package, a signed update over
+#    HTTP applied and rolled back, a tampered one refused, purge.
+#
+# 5. Then the Docker tests (FRESH_DOCKERD_PKGS, default the packages whose
 #    tests use a real dockerd: internal/docker, internal/miner, cmd/sn27) on
 #    this machine against a throwaway dockerd in a network namespace of its
 #    own, on its FIRST start (scripts/fresh-dockerd.sh): no docker0 before
@@ -239,6 +244,10 @@ docker run --name "$name" --rm --init --network host \
   ' &
 wait $! || die "the README's set-up failed on a clean Debian 12 (output above)"
 say "the README's set-up passed ($([ "$full" = 1 ] && echo 'make test' || echo 'make deps + smoke') on a clean Debian 12) in $((SECONDS - t0)) s"
+# The release as operators get it: the .deb on a clean Debian 12 (the same
+# image), its units, the devnet from it, a signed update and its rollback.
+say "deb-check: a release's package on a clean Debian 12"
+./scripts/deb-check.sh || die "deb-check failed (output above)"
 [ "$dockerd_part" = 1 ] && dockerd_check
 say "PASS in $((SECONDS - t0)) s"
 echo "fresh-check: PASS"

@@ -53,8 +53,21 @@ func run() error {
 		channel    = flag.String("channel", "stable", "release channel written into the manifest")
 		archs      = flag.String("arch", "amd64,arm64", "architectures (linux)")
 		allowDirty = flag.Bool("allow-dirty", false, "build from a tree with uncommitted changes (tests only: not reproducible)")
+		genKey     = flag.String("genkey", "", "only write a new unencrypted minisign key pair to DIR/release.key and DIR/release.pub (throwaway keys for checks)")
 	)
 	flag.Parse()
+	if *genKey != "" {
+		pub, priv, err := minisign.GenerateKey(rand.Reader)
+		if err != nil {
+			return err
+		}
+		text, _ := priv.MarshalText()
+		pt, _ := pub.MarshalText()
+		if err := os.WriteFile(filepath.Join(*genKey, "release.key"), text, 0o600); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(*genKey, "release.pub"), pt, 0o644)
+	}
 	if _, err := release.ParseVersion(*version); err != nil {
 		return fmt.Errorf("VERSION: %w", err)
 	}
