@@ -8,8 +8,9 @@
 #     version; every unit passes systemd-analyze verify; the sn27 user and
 #     /etc/sn27 exist; sn27 devnet comes up from the package (rentals off);
 #     sn27 update from a local HTTP server applies v0.0.2 and rolls back;
-#     the tampered release is refused with /usr/bin/sn27 unchanged; purge
-#     removes what the package made and keeps state.
+#     the tampered release is refused with /usr/bin/sn27 unchanged; an
+#     upgrade to the v0.0.2 package keeps an edited config and the state;
+#     purge removes what the package made and keeps state.
 # Run alone with `make deb-check` (after one make fresh-check made the image).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -88,7 +89,13 @@ docker run --name "$name" --rm --network host \
     sn27 update --rollback
     sn27 version | head -1 | grep -qx "sn27 v0.0.1"
     step "rolled back: $(sn27 version | head -1)"
+    # An upgrade of the package keeps an edited config and the state.
+    sed -i "s|^  \"netuid\": 27|  \"netuid\": 99|" /etc/sn27/miner.json
     mkdir -p /var/lib/sn27/validator && echo keep >/var/lib/sn27/validator/state
+    apt-get install -y -qq --no-install-recommends /rel/dist-v0.0.2/sn27_0.0.2_amd64.deb >/tmp/apt2.log 2>&1 || { cat /tmp/apt2.log; exit 1; }
+    sn27 version | head -1 | grep -qx "sn27 v0.0.2"
+    grep -q "\"netuid\": 99" /etc/sn27/miner.json && [ -f /var/lib/sn27/validator/state ] || { echo "the upgrade lost the edited config or the state"; exit 1; }
+    step "package upgraded to $(dpkg-query -W -f="\${Version}" sn27): edited /etc/sn27/miner.json and state kept"
     apt-get purge -y -qq sn27 >/dev/null
     [ ! -e /usr/bin/sn27 ] && [ ! -e /usr/bin/sn27.previous ] && ! getent passwd sn27 >/dev/null && [ ! -e /etc/sn27 ] && [ -f /var/lib/sn27/validator/state ] || { ls -la /etc/sn27 /var/lib/sn27 2>&1; exit 1; }
     step "purged: binary (and the one update kept), user and /etc/sn27 gone, state kept"
