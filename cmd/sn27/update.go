@@ -36,7 +36,7 @@ the files the manifest lists. The signature is checked before anything in the ma
 against the project's release key built into sn27 and every --update.trusted-key (minisign
 public key files). minisign's format: an operator can check a release by hand too, with the
 project's key (internal/update/release.pub in the source) or their own:
-  minisign -Vm manifest.json -p release.pub && sha256sum sn27_v1.2.4_linux_amd64
+  minisign -Vm manifest.json -p release.pub && sha256sum sn27_1.2.4_linux_amd64
 The manifest's channel must be --channel, and it must list an sn27 binary for this platform.
 
 --check says what is available and exits 0 either way. A development build (not vX.Y.Z) is
