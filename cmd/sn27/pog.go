@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -141,7 +140,7 @@ the steps, the measured rates and the model the table identifies. Nothing is sig
 					return withCode(exitBadInput, errors.New("--memory is needed for a CPU device (it claims no VRAM)"))
 				}
 			}
-			v := provePipe(cmd.Context(), b, pogrun.Claim{Hotkey: "local", Model: model, Count: count, MemBytes: mem},
+			v := pogrun.ProveLocal(cmd.Context(), b, pogrun.Claim{Hotkey: "local", Model: model, Count: count, MemBytes: mem},
 				pogrun.Options{Table: table, Models: models})
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
@@ -165,35 +164,6 @@ the steps, the measured rates and the model the table identifies. Nothing is sig
 	f.BoolVar(&asJSON, "json", false, "print the findings as JSON")
 	f.BoolVar(&testModels, "test-models", false, "also use test-only entries (PoCL CPU)")
 	return cmd
-}
-
-// provePipe runs Serve and Prove in this process, joined by pipes.
-func provePipe(ctx context.Context, b pogrun.Backend, c pogrun.Claim, o pogrun.Options) pog.Verdict {
-	reqR, reqW := io.Pipe()
-	respR, respW := io.Pipe()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		pogrun.Serve(ctx, reqR, respW, b)
-		respW.Close()
-	}()
-	v := pogrun.Prove(ctx, &pipeEnd{Reader: respR, Writer: reqW, closers: []io.Closer{reqW, respR}}, c, o)
-	reqR.Close()
-	<-done
-	return v
-}
-
-type pipeEnd struct {
-	io.Reader
-	io.Writer
-	closers []io.Closer
-}
-
-func (p *pipeEnd) Close() error {
-	for _, c := range p.closers {
-		c.Close()
-	}
-	return nil
 }
 
 func printVerdict(w io.Writer, v pog.Verdict) {

@@ -513,3 +513,34 @@ func (d *driver) memory(ctx context.Context, devs []dev) error {
 	}
 	return nil
 }
+
+// ProveLocal runs a whole proof in this process: Serve on b and Prove
+// against it, joined by pipes (sn27 pog prove; nothing is signed or sent).
+func ProveLocal(ctx context.Context, b Backend, claim Claim, o Options) pog.Verdict {
+	reqR, reqW := io.Pipe()
+	respR, respW := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Serve(ctx, reqR, respW, b)
+		respW.Close()
+	}()
+	v := Prove(ctx, pipeEnds{Reader: respR, Writer: reqW, closers: []io.Closer{reqW, respR}}, claim, o)
+	reqR.Close()
+	<-done
+	return v
+}
+
+// pipeEnds is the validator's end of an in-process prover.
+type pipeEnds struct {
+	io.Reader
+	io.Writer
+	closers []io.Closer
+}
+
+func (p pipeEnds) Close() error {
+	for _, c := range p.closers {
+		c.Close()
+	}
+	return nil
+}

@@ -38,20 +38,6 @@ func testOptions(models ...pog.Model) Options {
 	return Options{Table: &pog.Table{Version: 1, Models: models}, Models: models}
 }
 
-// pipeConn is the validator's end of an in-process prover.
-type pipeConn struct {
-	io.Reader
-	io.Writer
-	closers []io.Closer
-}
-
-func (p *pipeConn) Close() error {
-	for _, c := range p.closers {
-		c.Close()
-	}
-	return nil
-}
-
 // serve starts Serve on b and returns the validator's end. tamper, if set,
 // rewrites each answer line of the prover (nil drops the line).
 func serve(t *testing.T, b Backend, tamper func(line []byte) []byte) Conn {
@@ -91,7 +77,7 @@ func serve(t *testing.T, b Backend, tamper func(line []byte) []byte) Conn {
 		cliR.Close()
 		wg.Wait()
 	})
-	return &pipeConn{Reader: cliR, Writer: reqW, closers: []io.Closer{reqW, cliR}}
+	return &pipeEnds{Reader: cliR, Writer: reqW, closers: []io.Closer{reqW, cliR}}
 }
 
 // rewrite decodes an answer, lets f change it and encodes it again.
@@ -275,7 +261,7 @@ func TestAttacks(t *testing.T) {
 	t.Run("a prover that exits", func(t *testing.T) {
 		n := 0
 		c := serve(t, honest(), nil)
-		pc := c.(*pipeConn)
+		pc := c.(*pipeEnds)
 		r := pc.Reader
 		pc.Reader = readerFunc(func(p []byte) (int, error) {
 			n++

@@ -91,17 +91,9 @@ func ClaimOf(hotkey, specsJSON string) (pogrun.Claim, bool) {
 // pogTick starts the proofs that are due at block b.
 func (v *Validator) pogTick(ctx context.Context, b uint64) {
 	cs, byUID := v.candidates(ctx, v.snapshot())
+	p := v.pog
 	for _, c := range cs {
 		n := byUID[c.UID]
-		js, _, err := v.deps.Store.Specs(ctx, c.Hotkey)
-		if err != nil {
-			continue
-		}
-		claim, ok := ClaimOf(c.Hotkey, js)
-		if !ok {
-			continue
-		}
-		p := v.pog
 		p.mu.Lock()
 		next, seen := p.next[c.Hotkey]
 		if !seen {
@@ -109,15 +101,23 @@ func (v *Validator) pogTick(ctx context.Context, b uint64) {
 			next = b + v.rnd.Uint64N(v.cfg.PoGDelayMax+1)
 			p.next[c.Hotkey] = next
 		}
-		start := b >= next && !p.inflight[c.Hotkey] && len(p.inflight) < v.cfg.PoGConcurrent
-		if start {
-			p.inflight[c.Hotkey] = true
-			p.next[c.Hotkey] = b + v.cfg.PoGEvery
-		}
+		due := b >= next && !p.inflight[c.Hotkey] && len(p.inflight) < v.cfg.PoGConcurrent
 		p.mu.Unlock()
-		if !start {
+		if !due {
 			continue
 		}
+		// Only a due miner's specs are read: what it claims now.
+		claim, ok := ClaimOf(c.Hotkey, specsOf(ctx, v, c.Hotkey))
+		p.mu.Lock()
+		if !ok {
+			// No GPU claimed: look again when the specs are next asked for.
+			p.next[c.Hotkey] = b + v.cfg.SpecsEvery
+			p.mu.Unlock()
+			continue
+		}
+		p.inflight[c.Hotkey] = true
+		p.next[c.Hotkey] = b + v.cfg.PoGEvery
+		p.mu.Unlock()
 		p.wg.Go(func() {
 			defer func() {
 				p.mu.Lock()
@@ -129,6 +129,15 @@ func (v *Validator) pogTick(ctx context.Context, b uint64) {
 			}
 		})
 	}
+}
+
+// specsOf is hotkey's stored specs JSON ("" when none).
+func specsOf(ctx context.Context, v *Validator, hotkey string) string {
+	js, _, err := v.deps.Store.Specs(ctx, hotkey)
+	if err != nil {
+		return ""
+	}
+	return js
 }
 
 // ErrRented says a miner's machine is rented: its GPUs are not proved.
