@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -13,5 +14,11 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
+	if exe := takeRestart(); exe != "" {
+		// --auto-update installed a release: it takes this process's place.
+		err := syscall.Exec(exe, os.Args, os.Environ())
+		fmt.Fprintf(os.Stderr, "sn27: updated %s but could not start it (%v); exiting for the service manager to restart it\n", exe, err)
+		os.Exit(exitRestartFailed)
+	}
 	os.Exit(code)
 }

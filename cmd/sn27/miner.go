@@ -101,6 +101,7 @@ func newMinerCmd() *cobra.Command {
 		metricsPort int
 		alloc       = allocation.DefaultConfig()
 		allocLimits allocLimitFlags
+		auto        autoUpdateFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "miner",
@@ -111,11 +112,16 @@ hold it, keeps a copy of the metagraph for its blacklist and priorities, and ans
   Challenge  BLAKE2b-512 proof of work (native solver, hashcat on GPUs, or both), one at a time by priority
   Specs      the hardware report (CPU, RAM, disk, GPUs via nvidia-smi, docker)
   Allocate   rentals (status false until allocation is configured)
+With --auto-update it installs newer signed releases from --update.url (checked every
+--auto-update.every) and restarts into them in place, only while no challenge is being answered and
+no allocation request served; allocation requests meanwhile are refused with reason "restarting".
+A rental it holds is not disturbed: its container runs on and the new binary resumes it.
 Settings: flags, else SN27_<FLAG> environment variables (SN27_AXON_PORT), else --config FILE (JSON
 object keyed by flag name), else defaults.`,
 		Example: `  sn27 miner --wallet.name miner --wallet.hotkey default --netuid 27 --axon.port 8091 --axon.external_ip 203.0.113.7
   sn27 miner --subtensor.network local --netuid 2 --miner.solver native --metrics.port 9100
-  sn27 miner --config /etc/sn27/miner.json`,
+  sn27 miner --config /etc/sn27/miner.json
+  sn27 miner --config /etc/sn27/miner.json --auto-update --update.url https://releases.example.com/sn27/stable`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := applyConfig(cmd.Flags(), configFile); err != nil {
@@ -124,6 +130,10 @@ object keyed by flag name), else defaults.`,
 			cfg.NetUID = chain.NetUID(netuid)
 			if metricsPort > 0 {
 				cfg.MetricsAddr = fmt.Sprintf(":%d", metricsPort)
+			}
+			upd, err := auto.updater()
+			if err != nil {
+				return withCode(exitBadInput, err)
 			}
 			log := lf.logger(os.Stderr)
 			ctx := cmd.Context()
@@ -182,13 +192,14 @@ object keyed by flag name), else defaults.`,
 			if err != nil {
 				return err
 			}
-			return mn.Run(ctx)
+			return runUpdating(ctx, upd, auto.autoConfig(log), mn, mn.Run)
 		},
 	}
 	f := cmd.Flags()
 	wf.register(f)
 	sf.register(f)
 	lf.register(f)
+	auto.register(f)
 	f.StringVar(&configFile, "config", "", "JSON file of settings keyed by flag name")
 	f.Uint16Var(&netuid, "netuid", uint16(cfg.NetUID), "subnet (27 on mainnet, 15 on testnet)")
 	f.StringVar(&cfg.AxonIP, "axon.ip", cfg.AxonIP, "address the axon listens on")

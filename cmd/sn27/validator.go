@@ -31,6 +31,7 @@ func newValidatorCmd() *cobra.Command {
 		metricsPort int
 		externalIP  string
 		dashAddr    string
+		auto        autoUpdateFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "validator",
@@ -46,9 +47,15 @@ weights on it commits them instead, as the runtime wants: where it has hash comm
 it commits the weights' hash and reveals them in the reveal epoch (salt and weights wait in validator.db,
 so a restart between commit and reveal still reveals); where it has timelocked commits
 (CommitRevealWeightsVersion) it sends those, and the chain reveals them itself.
+With --auto-update it installs newer signed releases from --update.url (checked every
+--auto-update.every) and restarts into them in place, never mid-round: only between blocks' work and
+with no proof of GPU running (weights committed and not yet revealed are kept for the next start).
+The packaged sn27-validator runs as the sn27 user with /usr read-only, so it cannot replace
+/usr/bin/sn27 and refuses --auto-update at the start; update it as root (sn27 update --apply, or apt).
 Settings: flags, else SN27_<FLAG> environment variables, else --config FILE (JSON), else defaults.`,
 		Example: `  sn27 validator --wallet.name validator --netuid 27
-  sn27 validator --subtensor.network local --netuid 1 --validator.challenge.batch.size 64 --metrics.port 9101`,
+  sn27 validator --subtensor.network local --netuid 1 --validator.challenge.batch.size 64 --metrics.port 9101
+  sn27 validator --wallet.name validator --netuid 27 --auto-update --update.url https://releases.example.com/sn27/stable`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := applyConfig(cmd.Flags(), configFile); err != nil {
@@ -57,6 +64,10 @@ Settings: flags, else SN27_<FLAG> environment variables, else --config FILE (JSO
 			cfg.NetUID = chain.NetUID(netuid)
 			if metricsPort > 0 {
 				cfg.MetricsAddr = fmt.Sprintf(":%d", metricsPort)
+			}
+			upd, err := auto.updater()
+			if err != nil {
+				return withCode(exitBadInput, err)
 			}
 			log := lf.logger(os.Stderr)
 			ctx := cmd.Context()
@@ -89,8 +100,9 @@ Settings: flags, else SN27_<FLAG> environment variables, else --config FILE (JSO
 			if err != nil {
 				return withCode(exitBadInput, err)
 			}
+			ac := auto.autoConfig(log)
 			if dashAddr == "" {
-				return v.Run(ctx)
+				return runUpdating(ctx, upd, ac, v, v.Run)
 			}
 			// The dashboard runs beside the validator and stops with it.
 			ds, err := dashboard.New(dashboard.Config{Addr: dashAddr}, dashboard.StoreSource{
@@ -103,7 +115,7 @@ Settings: flags, else SN27_<FLAG> environment variables, else --config FILE (JSO
 			defer cancel()
 			derr := make(chan error, 1)
 			go func() { derr <- ds.Run(ctx) }()
-			err = v.Run(ctx)
+			err = runUpdating(ctx, upd, ac, v, v.Run)
 			cancel()
 			return errors.Join(err, <-derr)
 		},
@@ -112,6 +124,7 @@ Settings: flags, else SN27_<FLAG> environment variables, else --config FILE (JSO
 	wf.register(f)
 	sf.register(f)
 	lf.register(f)
+	auto.register(f)
 	f.StringVar(&configFile, "config", "", "JSON file of settings keyed by flag name")
 	f.Uint16Var(&netuid, "netuid", uint16(cfg.NetUID), "subnet")
 	f.StringVar(&dataDir, "data.dir", "~/.sn27/validator", "where the validator keeps its SQLite history")

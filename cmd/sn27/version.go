@@ -36,7 +36,9 @@ func newVersionCmd() *cobra.Command {
 		Long: `Print the version (stamped by make: git describe, or VERSION=), the commit and its date, whether
 the tree had uncommitted changes, the Go version and platform, the native solver kernel this CPU
 runs, whether the OpenCL solver and prover are built in (not with -tags noopencl), and the SN27
-protocol version the axon and dendrite speak.`,
+protocol version the axon and dendrite speak. The miner's axon advertises that protocol version on
+chain (Python validators skip axons below their minimum miner version) and names this build in its
+Server header ("sn27/v1.2.3 (SN27 1.8.3)").`,
 		Example: `  sn27 version
   sn27 version --json`,
 		Args: cobra.NoArgs,

@@ -122,7 +122,10 @@ type Manager struct {
 	st     state
 	timer  *time.Timer
 	closed bool
-	netErr error // why the rental network is not isolated (nil: it is)
+	// draining: a restart is coming (Drain); requests are refused and
+	// expiry waits for the next start.
+	draining bool
+	netErr   error // why the rental network is not isolated (nil: it is)
 
 	diskUsed int64 // the active rental's writable layer at the last look (-1 unknown)
 	diskWarn bool  // it crossed DiskWarnShare of its limit (logged once)
@@ -246,11 +249,37 @@ func (m *Manager) Close() {
 	}
 }
 
+// Drain prepares the miner for a restart (an update): it says whether no
+// request is being served, and if none is, refuses requests from then on
+// (the renter is told to try again in a minute) and leaves expiry to the
+// next start, which resumes the rental as it is. Held rentals are not
+// disturbed: their containers run on without the miner. When a request is
+// being served, Drain changes nothing and says so.
+func (m *Manager) Drain() (ok bool, why string) {
+	if !m.mu.TryLock() {
+		return false, "an allocation request is being served"
+	}
+	defer m.mu.Unlock()
+	m.draining = true
+	if m.timer != nil {
+		m.timer.Stop()
+	}
+	return true, ""
+}
+
+// Undrain serves requests again after Drain (the restart was called off).
+func (m *Manager) Undrain() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.draining = false
+	m.scheduleLocked()
+}
+
 func (m *Manager) scheduleLocked() {
 	if m.timer != nil {
 		m.timer.Stop()
 	}
-	if m.closed || m.st.Active == nil {
+	if m.closed || m.draining || m.st.Active == nil {
 		return
 	}
 	id := m.st.Active.ContainerID
@@ -260,7 +289,7 @@ func (m *Manager) scheduleLocked() {
 func (m *Manager) expire(id string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.st.Active == nil || m.st.Active.ContainerID != id || m.closed {
+	if m.st.Active == nil || m.st.Active.ContainerID != id || m.closed || m.draining {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -312,6 +341,7 @@ func refuse(req *protocol.Allocate, format string, args ...any) error {
 const (
 	ReasonInvalid          = "invalid_request"   // the request itself is wrong: fix it
 	ReasonAlreadyAllocated = "already_allocated" // the machine is rented
+	ReasonRestarting       = "restarting"        // the miner is restarting (an update): try again shortly
 )
 
 func refuseWith(req *protocol.Allocate, reason, format string, args ...any) error {
@@ -322,6 +352,9 @@ func refuseWith(req *protocol.Allocate, reason, format string, args ...any) erro
 func (m *Manager) Allocate(ctx context.Context, validator keys.Hotkey, req *protocol.Allocate) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.draining {
+		return refuseWith(req, ReasonRestarting, "the miner is restarting into an update; try again in a minute (a rental it holds runs on)")
+	}
 	active := m.st.Active
 	samePEM := active != nil && sameKey(active.Renter, req.PublicKey)
 	switch {

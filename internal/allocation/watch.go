@@ -106,7 +106,7 @@ func (m *Manager) watchDisk(ctx context.Context) (near bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	rec = m.st.Active
-	if rec == nil || rec.ContainerID != id || rec.Stopped != "" {
+	if rec == nil || rec.ContainerID != id || rec.Stopped != "" || m.draining {
 		return false
 	}
 	m.diskUsed = used

@@ -26,6 +26,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sn27/sn27/internal/buildinfo"
 	"github.com/sn27/sn27/internal/keys"
 	"github.com/sn27/sn27/internal/priority"
 	"github.com/sn27/sn27/internal/protocol"
@@ -248,9 +249,18 @@ func (a *Axon) Serve(ctx context.Context, ln net.Listener) error {
 	}
 }
 
+// serverHeader names this build in every response: "sn27/v1.2.3 (SN27 1.8.3)".
+var serverHeader = "sn27/" + buildinfo.Read().Version + " (SN27 " + protocol.SN27Version + ")"
+
 // ServeHTTP runs the pipeline.
 func (a *Axon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := a.now()
+	// Which sn27 answers, for operators and validators who look (Python
+	// dendrites read only bt_header_*). The on-chain axon version stays
+	// the SN27 protocol's (protocol.SN27VersionInt): Python validators
+	// skip axons below their minimum miner version, which a release
+	// number of our own (v0.x) would be.
+	w.Header().Set("Server", serverHeader)
 	remoteIP, remotePort := splitHostPort(r.RemoteAddr)
 	name := strings.TrimPrefix(r.URL.Path, "/")
 	meta := protocol.Synapse{Name: name}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sn27/sn27/internal/axon"
+	"github.com/sn27/sn27/internal/buildinfo"
 	"github.com/sn27/sn27/internal/dendrite"
 	"github.com/sn27/sn27/internal/keys"
 	"github.com/sn27/sn27/internal/polkadotjs"
@@ -136,7 +137,8 @@ func TestResponseHeadersLowerCase(t *testing.T) {
 	conn.Write(req.Bytes())
 	resp, _ := io.ReadAll(conn)
 	head, jsonBody, _ := strings.Cut(string(resp), "\r\n\r\n")
-	for _, want := range []string{"HTTP/1.1 200", "\r\nbt_header_axon_status_code: 200\r\n", "\r\nbt_header_axon_status_message: Success\r\n", "\r\nContent-Type: application/json"} {
+	for _, want := range []string{"HTTP/1.1 200", "\r\nbt_header_axon_status_code: 200\r\n", "\r\nbt_header_axon_status_message: Success\r\n", "\r\nContent-Type: application/json",
+		"\r\nServer: sn27/" + buildinfo.Read().Version + " (SN27 " + protocol.SN27Version + ")\r\n"} {
 		if !strings.Contains(head, want) {
 			t.Errorf("response head lacks %q:\n%s", want, head)
 		}

@@ -206,6 +206,22 @@ func TestAllocationLifecycle(t *testing.T) {
 		t.Errorf("check allocated to this key = %v", out)
 	}
 
+	// Drained for an update's restart: requests are refused with a reason,
+	// the rental runs on; undrained, they are served again.
+	if ok, why := m1.Drain(); !ok {
+		t.Fatalf("Drain with no request being served = false, %q", why)
+	}
+	if out := allocate(t, rm, func(a *protocol.Allocate) { a.Checking, a.Timeline, a.PublicKey = true, 0, pubPEM }); out["status"] != false || out["reason"] != allocation.ReasonRestarting {
+		t.Errorf("check while drained = %v; want refused, reason %s", out, allocation.ReasonRestarting)
+	}
+	if _, err := sshRun(key2, creds.Port, "true"); err != nil {
+		t.Errorf("ssh while the miner is drained: %v", err)
+	}
+	m1.Undrain()
+	if out := allocate(t, rm, func(a *protocol.Allocate) { a.Checking, a.Timeline, a.PublicKey = true, 0, pubPEM }); out["status"] != true {
+		t.Errorf("check after Undrain = %v", out)
+	}
+
 	// Kill the miner mid-allocation; a new one resumes it, and it still
 	// expires on time: its clock runs ahead so that 3 s are left.
 	first, _ := m1.Active()

@@ -76,6 +76,8 @@ type Miner struct {
 	meta  atomic.Pointer[Metagraph]
 	now   func() time.Time
 	ready chan struct{}
+
+	solving atomic.Int32 // challenges being answered (queued or solving)
 }
 
 // New validates cfg and deps and builds the miner.
@@ -287,8 +289,39 @@ func (mn *Miner) caller(ctx context.Context) keys.Hotkey {
 	return r.Hotkey
 }
 
+// drainer is an Allocator that can stop taking requests before a restart.
+type drainer interface {
+	Drain() (ok bool, why string)
+	Undrain()
+}
+
+// Quiesce says whether restarting the miner now (into an update) would
+// disturb nothing: no challenge is being answered and no allocation
+// request served. When so, allocation requests are refused, with a
+// reason, until the restart or Resume. Rentals held are not disturbed by
+// a restart: their containers run on and the next start resumes them.
+// It makes the miner an update.Quiescer.
+func (mn *Miner) Quiesce() (bool, string) {
+	if n := mn.solving.Load(); n > 0 {
+		return false, fmt.Sprintf("%d challenge(s) being answered", n)
+	}
+	if d, ok := mn.deps.Allocator.(drainer); ok {
+		return d.Drain()
+	}
+	return true, ""
+}
+
+// Resume serves allocation requests again after Quiesce.
+func (mn *Miner) Resume() {
+	if d, ok := mn.deps.Allocator.(drainer); ok {
+		d.Undrain()
+	}
+}
+
 // handleChallenge validates, queues by priority and solves one challenge.
 func (mn *Miner) handleChallenge(ctx context.Context, req *protocol.Challenge) error {
+	mn.solving.Add(1)
+	defer mn.solving.Add(-1)
 	answer := func(o protocol.ChallengeOutput) error { req.SetAnswer(o); return nil }
 	fail := func(result, msg string) error {
 		mn.m.challenges.WithLabelValues(result).Inc()

@@ -392,3 +392,58 @@ func TestMetricsEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// drainAllocator is an Allocator that records Drain and Undrain.
+type drainAllocator struct {
+	busy     bool
+	drained  atomic.Bool
+	undrains atomic.Int32
+}
+
+func (d *drainAllocator) Allocate(context.Context, keys.Hotkey, *protocol.Allocate) error { return nil }
+func (d *drainAllocator) Allocated() bool                                               { return false }
+func (d *drainAllocator) Drain() (bool, string) {
+	if d.busy {
+		return false, "an allocation request is being served"
+	}
+	d.drained.Store(true)
+	return true, ""
+}
+func (d *drainAllocator) Undrain() { d.drained.Store(false); d.undrains.Add(1) }
+
+// TestQuiesce: the miner is not quiet while a challenge is being answered
+// or an allocation request served; once quiet, allocations are drained
+// until Resume.
+func TestQuiesce(t *testing.T) {
+	n := newNet(t)
+	bs := &blockingSolver{release: make(chan struct{})}
+	alloc := &drainAllocator{}
+	rm, stop := startMinerWith(t, n, miner.DefaultConfig(), bs, alloc)
+	defer stop()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		req, _ := challenge(t, 3)
+		_ = client(t, "//Charlie").Call(context.Background(), rm.target, req, 20*time.Second)
+	}()
+	for bs.calls.Load() == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if ok, why := rm.mn.Quiesce(); ok || !strings.Contains(why, "1 challenge(s) being answered") || alloc.drained.Load() {
+		t.Errorf("Quiesce while solving = %v, %q (drained %v); want busy", ok, why, alloc.drained.Load())
+	}
+	close(bs.release)
+	<-done
+	alloc.busy = true
+	if ok, why := rm.mn.Quiesce(); ok || !strings.Contains(why, "allocation request") {
+		t.Errorf("Quiesce while allocating = %v, %q; want busy", ok, why)
+	}
+	alloc.busy = false
+	if ok, why := rm.mn.Quiesce(); !ok || !alloc.drained.Load() {
+		t.Errorf("Quiesce when idle = %v, %q (drained %v); want quiet and drained", ok, why, alloc.drained.Load())
+	}
+	rm.mn.Resume()
+	if alloc.drained.Load() || alloc.undrains.Load() != 1 {
+		t.Errorf("after Resume: drained %v, undrains %d", alloc.drained.Load(), alloc.undrains.Load())
+	}
+}

@@ -218,6 +218,13 @@ type Result struct {
 // over the executable: each step is one rename(2), so the executable is
 // always a whole binary, the old or the new.
 func (u *Updater) Apply(ctx context.Context) (Result, error) {
+	return u.apply(ctx, nil)
+}
+
+// apply is Apply; ready, when not nil, is called once the new binary is
+// downloaded and checked, just before it is installed: an error from it
+// stops the update with nothing replaced.
+func (u *Updater) apply(ctx context.Context, ready func(context.Context) error) (Result, error) {
 	a, err := u.Check(ctx)
 	if err != nil {
 		return Result{}, err
@@ -278,6 +285,11 @@ func (u *Updater) Apply(ctx context.Context) (Result, error) {
 	}
 	if got != a.Manifest.Version {
 		return res, fmt.Errorf("%w: it reports %q, the manifest says %q", ErrWrongBinary, got, a.Manifest.Version)
+	}
+	if ready != nil {
+		if err := ready(ctx); err != nil {
+			return res, err
+		}
 	}
 	if err := keep(target, res.Previous); err != nil {
 		return res, fmt.Errorf("keep the current binary as %s: %w", res.Previous, err)

@@ -70,6 +70,10 @@ type Validator struct {
 
 	pog *pogState
 
+	// round is held while a block's work runs (sync, challenges, specs,
+	// proofs started, weights) and by a Quiesce before a restart.
+	round chan struct{}
+
 	// timelock builds the timelock commit-reveal path (nil: not supported
 	// yet, the round logs why and sets nothing).
 	timelock func(chain.CommitReveal) weightSetter
@@ -112,6 +116,7 @@ func New(cfg Config, deps Deps) (*Validator, error) {
 		cfg: cfg, deps: deps, m: newMetrics(reg),
 		log: deps.Log.With("component", "validator", "hotkey", deps.Hotkey.SS58()),
 		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 27)),
+		round: make(chan struct{}, 1),
 	}
 	v.timelock = timelockPath(v)
 	var err error
@@ -279,6 +284,11 @@ func (v *Validator) Run(ctx context.Context) error {
 		if b == last {
 			continue
 		}
+		select {
+		case v.round <- struct{}{}:
+		default:
+			continue // quiesced: a restart is coming
+		}
 		last = b
 		if b >= nextSync {
 			if err := v.sync(ctx); err != nil && ctx.Err() == nil {
@@ -324,6 +334,37 @@ func (v *Validator) Run(ctx context.Context) error {
 				v.log.Debug("pruned old challenges", "rows", n)
 			}
 		}
+		<-v.round
+	}
+}
+
+// Quiesce says whether restarting the validator now (into an update)
+// would cut no round short: no block's work (sync, challenge round,
+// specs, weights) and no proof of GPU is running. When so, the validator
+// starts no more work until it stops or Resume; weights committed and
+// waiting for their reveal are kept in the store, so a restart still
+// reveals them. It makes the validator an update.Quiescer.
+func (v *Validator) Quiesce() (bool, string) {
+	select {
+	case v.round <- struct{}{}:
+	default:
+		return false, "a validator round is running (metagraph, challenges, hardware, weights)"
+	}
+	v.pog.mu.Lock()
+	n := len(v.pog.inflight)
+	v.pog.mu.Unlock()
+	if n > 0 {
+		<-v.round
+		return false, fmt.Sprintf("%d proof(s) of GPU running", n)
+	}
+	return true, ""
+}
+
+// Resume lets the validator work again after Quiesce.
+func (v *Validator) Resume() {
+	select {
+	case <-v.round:
+	default:
 	}
 }
 
