@@ -126,3 +126,14 @@ generate:
 
 clean:
 	rm -rf bin
+
+# ---- container image (packaging/docker) ----
+# The validator/API image from a release tarball, built here FROM scratch
+# with nothing pulled (packaging/docker/README.md): make image
+# TARBALL=dist/v1.2.3/sn27_1.2.3_linux_amd64.tar.gz [TAG=sn27:1.2.3]; the
+# tarball's arch must be this machine's (the C loader and libc are this
+# host's). Without TAG: sn27:<version> and sn27:latest.
+.PHONY: image
+image:
+	@test -n "$(TARBALL)" || { echo "make image TARBALL=dist/vX.Y.Z/sn27_X.Y.Z_linux_$$($(GO) env GOARCH).tar.gz [TAG=sn27:X.Y.Z] (make release VERSION=vX.Y.Z first)"; exit 2; }
+	./packaging/docker/build.sh "$(TARBALL)" $(TAG)

@@ -58,6 +58,6 @@ with the Python miners and validators of the network.`,
 		Version:       buildinfo.Read().Version,
 	}
 	root.AddCommand(newPowCmd(), newBenchCmd(), newDemoCmd(), newWalletCmd(),
-		newMetagraphCmd(), newSubnetCmd(), newStakeCmd(), newTransferCmd(), newBalanceCmd(), newMinerCmd(), newDevchainCmd(), newValidatorCmd(), newDevnetCmd(), newRenterCmd(), newRenterAPICmd(), newPoGCmd(), newVersionCmd(), newConfigCmd(), newUpdateCmd())
+		newMetagraphCmd(), newSubnetCmd(), newStakeCmd(), newTransferCmd(), newBalanceCmd(), newMinerCmd(), newDevchainCmd(), newValidatorCmd(), newDevnetCmd(), newRenterCmd(), newRenterAPICmd(), newPoGCmd(), newVersionCmd(), newConfigCmd(), newUpdateCmd(), newHealthcheckCmd())
 	return root
 }

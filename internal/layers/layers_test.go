@@ -21,6 +21,7 @@ var layer = map[string]int{
 	"protocol": 0, "keys": 0, "scale": 0, "pow": 0, "scoring": 0, "layers": 0, "priority": 0, "pog": 0, "buildinfo": 0, "release": 0,
 	// adapters
 	"chain": 1, "axon": 1, "dendrite": 1, "hwspec": 1, "hashcat": 1, "opencl": 1, "docker": 1, "store": 1, "wallet": 1, "polkadotjs": 1, "timelock": 1, "update": 1,
+	"apiclient": 1, // the renter API client generated from its OpenAPI document
 	// tools built on adapters
 	"bench": 2, "allocation": 2, "rental": 2, "pogrun": 2,
 	// daemons
@@ -30,7 +31,8 @@ var layer = map[string]int{
 	// the binary
 	"cmd": 5,
 	// build tools (make release), never linked into sn27
-	"tools": 5,
+	"tools":     5,
+	"packaging": 5, // the container image's test (packaging/docker)
 }
 
 type pkg struct {
