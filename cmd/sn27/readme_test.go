@@ -59,12 +59,13 @@ var readmeRun = []string{
 // readmeCovered maps examples to the test that runs them (with test
 // wallets, ports and placeholders filled in).
 var readmeCovered = map[string]string{
-	`make run`:                               "TestDevnetRanksMiners",
-	`make test`:                              "CI (.ci/run runs make test)",
-	`make install`:                           "TestMakeInstall",
-	`make release VERSION=v0.1.0`:            "TestRelease",
-	`apt-get install ./sn27_0.1.0_amd64.deb`: "make deb-check (scripts/deb-check.sh, in make fresh-check)",
-	`sn27 config template miner`:             "TestConfigTemplates",
+	`make run`:                    "TestDevnetRanksMiners",
+	`make test`:                   "CI (.ci/run runs make test)",
+	`make install`:                "TestMakeInstall",
+	`make release VERSION=v0.1.0`: "TestRelease",
+	`make image TARBALL=dist/v0.1.0/sn27_0.1.0_linux_amd64.tar.gz`:       "TestImage (packaging/docker: build.sh on a real release tarball)",
+	`apt-get install ./sn27_0.1.0_amd64.deb`:                             "make deb-check (scripts/deb-check.sh, in make fresh-check)",
+	`sn27 config template miner`:                                         "TestConfigTemplates",
 	`sn27 update --check --update.url https://releases.example.com/sn27`: "TestUpdateCommand",
 	`sn27 version`: "TestVersionCommand",
 	`apt-get install -y make git ca-certificates`:                      "make fresh-check (its image is debootstrap + these)",
@@ -183,7 +184,7 @@ func TestReadmeExamplesListed(t *testing.T) {
 	}
 	// Covering tests exist.
 	var src strings.Builder
-	for _, dir := range []string{".", "../../internal/devnet", "../../internal/validator", "../../tools/release"} {
+	for _, dir := range []string{".", "../../internal/devnet", "../../internal/validator", "../../tools/release", "../../packaging/docker", "../../internal/renter/api"} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*_test.go"))
 		for _, f := range files {
 			b, err := os.ReadFile(f)
