@@ -63,7 +63,7 @@ var readmeCovered = map[string]string{
 	`make test`:                   "CI (.ci/run runs make test)",
 	`make install`:                "TestMakeInstall",
 	`make release VERSION=v0.1.0`: "TestRelease",
-	`make image TARBALL=dist/v0.1.0/sn27_0.1.0_linux_amd64.tar.gz`:       "TestImage (packaging/docker: build.sh on a real release tarball)",
+	`make image TARBALL=dist/v0.1.0/sn27_0.1.0_linux_amd64.tar.gz`:       "TestImage",
 	`apt-get install ./sn27_0.1.0_amd64.deb`:                             "make deb-check (scripts/deb-check.sh, in make fresh-check)",
 	`sn27 config template miner`:                                         "TestConfigTemplates",
 	`sn27 update --check --update.url https://releases.example.com/sn27`: "TestUpdateCommand",
