@@ -401,7 +401,7 @@ type drainAllocator struct {
 }
 
 func (d *drainAllocator) Allocate(context.Context, keys.Hotkey, *protocol.Allocate) error { return nil }
-func (d *drainAllocator) Allocated() bool                                               { return false }
+func (d *drainAllocator) Allocated() bool                                                 { return false }
 func (d *drainAllocator) Drain() (bool, string) {
 	if d.busy {
 		return false, "an allocation request is being served"

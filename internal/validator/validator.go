@@ -114,8 +114,8 @@ func New(cfg Config, deps Deps) (*Validator, error) {
 	}
 	v := &Validator{
 		cfg: cfg, deps: deps, m: newMetrics(reg),
-		log: deps.Log.With("component", "validator", "hotkey", deps.Hotkey.SS58()),
-		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 27)),
+		log:   deps.Log.With("component", "validator", "hotkey", deps.Hotkey.SS58()),
+		rnd:   rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 27)),
 		round: make(chan struct{}, 1),
 	}
 	v.timelock = timelockPath(v)
