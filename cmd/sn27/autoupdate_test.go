@@ -67,3 +67,32 @@ func TestAutoUpdateStartErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestValidatorAutoUpdate: the same for a validator, which installs the
+// release between rounds and stops cleanly.
+func TestValidatorAutoUpdate(t *testing.T) {
+	_, ws, _ := chaintest.ServeDevChain(t, devchain.DefaultConfig())
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	w, _, netuid := registeredMinerWallet(ctx, t, ws)
+	dir, keyFile, bin := updateRelease(t)
+	const old = "#!/bin/sh\necho '{\"version\":\"v1.2.3\"}'\n"
+	exe := filepath.Join(t.TempDir(), "sn27")
+	if err := os.WriteFile(exe, []byte(old), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	takeRestart()
+	args := append([]string{"validator", "--subtensor.chain_endpoint", ws, "--netuid", strconv.Itoa(int(netuid)),
+		"--data.dir", t.TempDir(), "--validator.feed.addr", "", "--validator.block.poll", "100ms",
+		"--auto-update", "--update.url", dir, "--update.trusted-key", keyFile, "--update.target", exe, "--auto-update.every", "1s"}, w...)
+	code, _, stderr := sn27ctx(ctx, t, args...) // the daemon logs to os.Stderr
+	if code != 0 || ctx.Err() != nil {
+		t.Fatalf("validator exit %d (ctx %v):\n%s", code, ctx.Err(), stderr)
+	}
+	if got := takeRestart(); got != exe {
+		t.Errorf("restart requested into %q; want %s", got, exe)
+	}
+	if got := readFiles(exe, exe+".previous"); got[0] != string(bin) || got[1] != old {
+		t.Errorf("after the update: executable %q, previous %q", got[0], got[1])
+	}
+}
