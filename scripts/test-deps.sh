@@ -23,6 +23,10 @@ set -euo pipefail
 #   iptables, iproute2        the rental network's firewall rules; the LAN host test's netns and veth
 #   nodejs (>= 20), npm       polkadot.js and chopsticks (../shared/localchain); Debian 12's
 #                             nodejs is 18, so a machine without Node 20 gets a clear error
+# and, not from Debian:
+#   tools/openapi (npm ci)    the pinned @redocly/cli, swagger-parser, openapi-typescript,
+#                             openapi-fetch and typescript of the renter API's OpenAPI tests
+#                             (internal/renter/api TestOpenAPIToolchain)
 packages=(hashcat pocl-opencl-icd ocl-icd-libopencl1 libclblast1 systemd python3 python3-nacl python3-cryptography docker.io openssh-client debootstrap chromium fonts-dejavu-core lxcfs iptables iproute2)
 
 fail() { echo "test-deps: BROKEN: $*" >&2; exit 1; }
@@ -83,6 +87,17 @@ for m in @polkadot/api @polkadot/keyring @polkadot/util-crypto @acala-network/ch
 done
 (cd "$nm/.." && node -e 'require("@polkadot/api"); require("@polkadot/util-crypto")') >/dev/null 2>&1 ||
   fail "polkadot.js deps in $nm do not load under node $(node --version)"
+
+# The OpenAPI tools (tools/openapi), installed from its package-lock.json when
+# node_modules is missing or older than the lock file.
+oa="$(cd "$(dirname "$0")/../tools/openapi" && pwd)" || fail "tools/openapi not found"
+if [ ! -d "$oa/node_modules" ] || [ "$oa/package-lock.json" -nt "$oa/node_modules/.package-lock.json" ]; then
+  say "installing the OpenAPI tools (npm ci in tools/openapi)"
+  (cd "$oa" && npm ci --no-audit --no-fund --loglevel=error >/tmp/sn27-openapi-npm.log 2>&1) ||
+    { tail -n 15 /tmp/sn27-openapi-npm.log >&2; fail "npm ci in tools/openapi (log /tmp/sn27-openapi-npm.log; is registry.npmjs.org reachable?)"; }
+fi
+REDOCLY_TELEMETRY=off "$oa/node_modules/.bin/redocly" --version >/dev/null 2>&1 ||
+  fail "redocly (@redocly/cli in tools/openapi/node_modules) does not run under node $(node --version); rm -rf tools/openapi/node_modules and rerun"
 
 # The allocation tests talk to a real dockerd; start one when none answers
 # (no systemd in CI containers), and wait up to 30 s for its socket.

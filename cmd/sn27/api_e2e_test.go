@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +30,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sn27/sn27/internal/allocation"
+	"github.com/sn27/sn27/internal/apiclient"
 	"github.com/sn27/sn27/internal/chain"
 	"github.com/sn27/sn27/internal/chain/chaintest"
 	"github.com/sn27/sn27/internal/chain/devchain"
@@ -478,6 +480,14 @@ func TestAPIEndToEnd(t *testing.T) {
 		t.Fatalf("deallocate: %d %s", r.status, r.body)
 	}
 
+	// Clients generated from the served OpenAPI document drive the same
+	// API, on the real miner: the Go one (internal/apiclient, oapi-codegen)
+	// and the TypeScript one (tools/openapi: openapi-typescript, tsc, node).
+	generatedClientsCycle(ctx, t, base, apiKey, certFile, anon, e.Miner, strings.TrimSpace(string(pub)))
+	if as := listAllocations(); len(as.Allocations) != 0 {
+		t.Errorf("allocations_sql after the generated clients = %+v", as)
+	}
+
 	// A client certificate from --api.client-ca, no bearer key.
 	rs := listResources(withCert, "/list/available", nil)
 	if len(rs.Resources) != 1 || rs.Resources[0].Hotkey != e.Miner || rs.Resources[0].Allocated {
@@ -657,5 +667,73 @@ func TestAPIConcurrentAllocate(t *testing.T) {
 	}
 	if strings.Contains(api.stderr.String(), "Nonce is too old") {
 		t.Errorf("the API log has nonce refusals:\n%s", api.stderr.String())
+	}
+}
+
+// generatedClientsCycle allocates hotkey, finds it listed and deallocates
+// it through the Go client oapi-codegen made (internal/apiclient), then
+// does the same with the TypeScript client of tools/openapi, built with
+// npm run build (openapi-typescript and tsc; node_modules from
+// scripts/test-deps.sh) and run with node.
+func generatedClientsCycle(ctx context.Context, t *testing.T, base, apiKey, caFile string, hc *http.Client, hotkey, sshKey string) {
+	t.Helper()
+	c, err := apiclient.NewClientWithResponses(base, apiclient.WithHTTPClient(hc),
+		apiclient.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
+			r.Header.Set("Authorization", "Bearer "+apiKey)
+			return nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := func() []string {
+		t.Helper()
+		r, err := c.ListAllocationsWithResponse(ctx, apiclient.ListAllocationsJSONRequestBody{})
+		if err != nil || r.JSON200 == nil || r.JSON200.Allocations == nil {
+			t.Fatalf("listAllocations: %v %s %s", err, r.Status(), r.Body)
+		}
+		var hks []string
+		for _, a := range *r.JSON200.Allocations {
+			if a.Hotkey != nil {
+				hks = append(hks, *a.Hotkey)
+			}
+		}
+		return hks
+	}
+	idem := "e2e-generated-go-client"
+	a, err := c.AllocateHotkeyWithResponse(ctx, &apiclient.AllocateHotkeyParams{IdempotencyKey: &idem},
+		apiclient.AllocateHotkeyJSONRequestBody{Hotkey: hotkey, Timeline: 10, SshKey: &sshKey})
+	if err != nil || a.JSON200 == nil || a.JSON200.Hotkey == nil || *a.JSON200.Hotkey != hotkey || a.JSON200.Port == nil || *a.JSON200.Port <= 0 {
+		t.Fatalf("Go client allocateHotkey: %v %s %s", err, a.Status(), a.Body)
+	}
+	if hks := listed(); !slices.Equal(hks, []string{hotkey}) {
+		t.Errorf("Go client listAllocations = %v; want [%s]", hks, hotkey)
+	}
+	d, err := c.DeallocateWithResponse(ctx, nil, apiclient.DeallocateJSONRequestBody{Hotkey: hotkey})
+	if err != nil || d.JSON200 == nil || d.JSON200.Deallocated == nil || !*d.JSON200.Deallocated {
+		t.Fatalf("Go client deallocate: %v %s %s", err, d.Status(), d.Body)
+	}
+	if hks := listed(); len(hks) != 0 {
+		t.Errorf("Go client listAllocations after deallocate = %v", hks)
+	}
+
+	tools, _ := filepath.Abs(filepath.Join("..", "..", "tools", "openapi"))
+	if _, err := os.Stat(filepath.Join(tools, "node_modules", ".bin", "tsc")); err != nil {
+		t.Fatalf("tools/openapi/node_modules is missing (%v): run ./scripts/test-deps.sh", err)
+	}
+	npm := exec.CommandContext(ctx, "npm", "run", "--silent", "build")
+	npm.Dir = tools
+	if out, err := npm.CombinedOutput(); err != nil {
+		t.Fatalf("npm run build (openapi-typescript, tsc): %v\n%s", err, out)
+	}
+	node := exec.CommandContext(ctx, "node", filepath.Join(tools, "build", "client.js"))
+	node.Env = append(os.Environ(), "SN27_API_URL="+base, "SN27_API_KEY="+apiKey, "SN27_HOTKEY="+hotkey, "NODE_EXTRA_CA_CERTS="+caFile)
+	out, err := node.Output()
+	var res struct {
+		OK            bool
+		Hotkey        string
+		Listed, After int
+	}
+	if jerr := json.Unmarshal(out, &res); err != nil || jerr != nil || !res.OK || res.Hotkey != hotkey || res.After != 0 {
+		t.Fatalf("the TypeScript client: %s (%v, %v); want ok for %s and gone after deallocate", strings.TrimSpace(string(out)), err, jerr, hotkey)
 	}
 }

@@ -1,9 +1,10 @@
 // Command release builds a release of sn27 (make release VERSION=vX.Y.Z):
 // for linux/amd64 and linux/arm64 the bare binary, a tarball and a Debian
-// package (nfpm), then manifest.json (what sn27 update reads), SHA256SUMS,
-// and minisign signatures of both. Builds are reproducible: the same
-// commit gives the same bytes (-trimpath, no build id, file times and
-// the stamped date from the commit, SOURCE_DATE_EPOCH).
+// package (nfpm); the renter API's OpenAPI document (openapi.json, as
+// `sn27 api` serves it); then manifest.json (what sn27 update reads),
+// SHA256SUMS, and minisign signatures of both. Builds are reproducible:
+// the same commit gives the same bytes (-trimpath, no build id, file
+// times and the stamped date from the commit, SOURCE_DATE_EPOCH).
 //
 // The signing key is the minisign secret key file RELEASE_KEY (its
 // password, if it has one, in RELEASE_KEY_PASSWORD). Without one, the
@@ -37,6 +38,7 @@ import (
 	_ "github.com/goreleaser/nfpm/v2/deb" // registers the deb packager
 
 	"github.com/sn27/sn27/internal/release"
+	"github.com/sn27/sn27/internal/renter/api"
 )
 
 func main() {
@@ -156,6 +158,17 @@ func run() error {
 			m.Artifacts = append(m.Artifacts, art)
 		}
 	}
+	// The renter API's OpenAPI document, byte for byte what GET
+	// /openapi.json of this release's `sn27 api` answers.
+	spec := filepath.Join(*out, "openapi.json")
+	if err := writeFile(spec, api.OpenAPI(), date); err != nil {
+		return err
+	}
+	art, err := artifact(spec, release.KindSpec, "", "")
+	if err != nil {
+		return err
+	}
+	m.Artifacts = append(m.Artifacts, art)
 	mb, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
@@ -253,6 +266,14 @@ func signingKey() (minisign.PrivateKey, string, error) {
 		return minisign.PrivateKey{}, "", fmt.Errorf("release key %s: %w", path, err)
 	}
 	return k, note, nil
+}
+
+// writeFile writes b to dst (0644) with the release's file time.
+func writeFile(dst string, b []byte, date time.Time) error {
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		return err
+	}
+	return os.Chtimes(dst, date, date)
 }
 
 func copyFile(src, dst string, mode os.FileMode, date time.Time) error {

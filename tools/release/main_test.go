@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"crypto/rand"
 	"crypto/sha256"
@@ -10,12 +11,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"aead.dev/minisign"
 
 	"github.com/sn27/sn27/internal/release"
+	"github.com/sn27/sn27/internal/renter/api"
 )
 
 // TestRelease builds a release twice (linux/amd64; arm64 is compiled by
@@ -79,8 +82,20 @@ func TestRelease(t *testing.T) {
 		}
 	}
 	m, err := release.ParseManifest(read(release.ManifestName))
-	if err != nil || m.Version != "v9.9.9" || len(m.Artifacts) != 3 {
+	if err != nil || m.Version != "v9.9.9" || len(m.Artifacts) != 4 {
 		t.Fatalf("manifest: %+v %v", m, err)
+	}
+	// The renter API's OpenAPI document: what sn27 api serves, in
+	// SHA256SUMS and in the manifest (no platform: sn27 update skips it).
+	if !bytes.Equal(read("openapi.json"), api.OpenAPI()) {
+		t.Error("openapi.json is not the document sn27 api serves (api.OpenAPI)")
+	}
+	if !strings.Contains(sums[0], "  openapi.json\n") {
+		t.Errorf("SHA256SUMS lacks openapi.json:\n%s", sums[0])
+	}
+	if i := slices.IndexFunc(m.Artifacts, func(a release.Artifact) bool { return a.Name == "openapi.json" }); i < 0 ||
+		m.Artifacts[i].Kind != release.KindSpec || m.Artifacts[i].OS != "" || m.Artifacts[i].Arch != "" {
+		t.Errorf("manifest artifacts %+v; want openapi.json of kind %q, no os or arch", m.Artifacts, release.KindSpec)
 	}
 	bin, ok := m.Find(release.KindBinary, "linux", "amd64")
 	if !ok {

@@ -1,9 +1,41 @@
 package api
 
+import "net"
+
 // OpenAPI 3.0 schemas of the routes, and the document served at
 // /openapi.json. routeTable is the single source of the route list.
 
 type obj = map[string]any
+
+// operationIDs names each operation for generated clients (oapi-codegen,
+// openapi-typescript): camelCase, unique, stable. Renaming one renames
+// the method of every generated client, so treat them as part of the API.
+// TestOpenAPI fails when a route lacks one.
+var operationIDs = map[string]string{
+	"/service/allocate_spec":       "allocateSpec",
+	"/service/allocate_hotkey":     "allocateHotkey",
+	"/service/deallocate":          "deallocate",
+	"/service/check_miner_status":  "checkMinerStatus",
+	"/service/restart_docker":      "restartContainer",
+	"/service/pause_docker":        "pauseContainer",
+	"/service/unpause_docker":      "unpauseContainer",
+	"/service/exchange_docker_key": "exchangeSSHKey",
+	"/list/allocations_sql":        "listAllocations",
+	"/list/resources_sql":          "listResources",
+	"/list/count_all_gpus":         "countGPUs",
+	"/list/count_all_by_model":     "countGPUsByModel",
+	"/list/available":              "listAvailable",
+	"/list/allocated_hotkeys":      "listAllocatedHotkeys",
+	"/healthz":                     "health",
+	"/openapi.json":                "openAPIDocument",
+}
+
+// defaultServer is the API's URL with the default --api.addr, seen from
+// the same host.
+func defaultServer() string {
+	_, port, _ := net.SplitHostPort(DefaultConfig().Addr)
+	return "https://" + net.JoinHostPort("127.0.0.1", port)
+}
 
 func object(required []string, props obj) obj {
 	o := obj{"type": "object", "additionalProperties": false, "properties": props}
@@ -96,8 +128,9 @@ func openAPI() obj {
 	paths := obj{}
 	for _, rt := range routeTable() {
 		op := obj{
-			"summary":  rt.summary,
-			"security": []obj{{"bearer": []string{}}}, // or mutual TLS, which OpenAPI 3.0 cannot express
+			"operationId": operationIDs[rt.path],
+			"summary":     rt.summary,
+			"security":    []obj{{"bearer": []string{}}}, // or mutual TLS, which OpenAPI 3.0 cannot express
 			"responses": obj{
 				"200": obj{"description": "OK", "content": obj{"application/json": obj{"schema": rt.resp}}},
 				"400": errResponse("invalid JSON, unknown field or field out of range"),
@@ -126,15 +159,21 @@ func openAPI() obj {
 		}
 		paths[rt.path] = obj{"post": op}
 	}
-	paths["/healthz"] = obj{"get": obj{"summary": "Liveness (no authentication)", "security": []obj{},
-		"responses": obj{"200": obj{"description": "OK", "content": obj{"application/json": obj{"schema": object(nil, obj{"status": str})}}}}}}
-	paths["/openapi.json"] = obj{"get": obj{"summary": "This document (no authentication)", "security": []obj{},
-		"responses": obj{"200": obj{"description": "OpenAPI 3.0 document"}}}}
+	methodNotAllowed := errResponse("method_not_allowed: use GET or HEAD")
+	paths["/healthz"] = obj{"get": obj{"operationId": operationIDs["/healthz"], "summary": "Liveness (no authentication)", "security": []obj{},
+		"responses": obj{"200": obj{"description": "OK", "content": obj{"application/json": obj{"schema": object(nil, obj{"status": str})}}},
+			"405": methodNotAllowed}}}
+	paths["/openapi.json"] = obj{"get": obj{"operationId": operationIDs["/openapi.json"], "summary": "This document (no authentication)", "security": []obj{},
+		"responses": obj{"200": obj{"description": "OpenAPI 3.0 document", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}}},
+			"405": methodNotAllowed}}}
 	return obj{
 		"openapi": "3.0.3",
 		"info": obj{"title": "SN27 renter API", "version": "1.0.0",
-			"description": "Rent SN27 miners. Authenticate with a client certificate signed by the configured CA (mutual TLS; every route accepts it in place of the bearer key) or Authorization: Bearer <key>. Webhooks: allocation.ended and allocation.status, signed with X-SN27-Signature: sha256=<hex HMAC-SHA256 of the body>."},
-		"paths": paths,
+			"description": "Rent SN27 miners. Authenticate with a client certificate signed by the configured CA (mutual TLS; every route accepts it in place of the bearer key) or Authorization: Bearer <key>. Webhooks: allocation.ended and allocation.status, signed with X-SN27-Signature: sha256=<hex HMAC-SHA256 of the body>.",
+			// As packaging/nfpm.yaml says; the repository has no LICENSE file.
+			"license": obj{"name": "Proprietary"}},
+		"servers": []obj{{"url": defaultServer(), "description": "sn27 api with the default --api.addr, on the same host (HTTPS; the certificate is --api.cert)"}},
+		"paths":   paths,
 		"components": obj{
 			"schemas": obj{"Error": errorSchema},
 			"securitySchemes": obj{
@@ -143,3 +182,6 @@ func openAPI() obj {
 		},
 	}
 }
+
+// OpenAPI returns the OpenAPI document exactly as GET /openapi.json serves it.
+func OpenAPI() []byte { return encode(openAPI()) }

@@ -1,8 +1,11 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -17,15 +20,59 @@ func TestOpenAPI(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
+	served, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(served, OpenAPI()) {
+		t.Error("GET /openapi.json differs from OpenAPI() (what releases publish and internal/apiclient is generated from)")
+	}
 	var doc struct {
-		OpenAPI string                    `json:"openapi"`
+		OpenAPI string `json:"openapi"`
+		Info    struct {
+			License struct{ Name string } `json:"license"`
+		} `json:"info"`
+		Servers []struct{ URL string }    `json:"servers"`
 		Paths   map[string]map[string]any `json:"paths"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+	if err := json.Unmarshal(served, &doc); err != nil {
 		t.Fatalf("openapi.json does not parse: %v", err)
 	}
 	if doc.OpenAPI != "3.0.3" {
 		t.Errorf("openapi = %q", doc.OpenAPI)
+	}
+	if doc.Info.License.Name != "Proprietary" { // as packaging/nfpm.yaml says
+		t.Errorf("license = %q; want Proprietary", doc.Info.License.Name)
+	}
+	if len(doc.Servers) != 1 || doc.Servers[0].URL != "https://127.0.0.1:8903" {
+		t.Errorf("servers = %+v; want https://127.0.0.1:8903 (the default --api.addr)", doc.Servers)
+	}
+	// Every operation has a unique camelCase operationId (the method
+	// names of generated clients) and a 4XX answer.
+	idRE := regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
+	seen := map[string]string{}
+	for path, item := range doc.Paths {
+		for method, v := range item {
+			op, _ := v.(map[string]any)
+			id, _ := op["operationId"].(string)
+			if !idRE.MatchString(id) {
+				t.Errorf("%s %s: operationId %q; want camelCase", method, path, id)
+			} else if prev, dup := seen[id]; dup {
+				t.Errorf("operationId %s: both %s and %s %s", id, prev, method, path)
+			}
+			seen[id] = method + " " + path
+			responses, _ := op["responses"].(map[string]any)
+			has4xx := false
+			for code := range responses {
+				has4xx = has4xx || strings.HasPrefix(code, "4")
+			}
+			if !has4xx {
+				t.Errorf("%s %s documents no 4XX answer", method, path)
+			}
+		}
+	}
+	if len(operationIDs) != len(seen) {
+		t.Errorf("operationIDs names %d operations; the document has %d (remove stale entries)", len(operationIDs), len(seen))
 	}
 	want := []string{"/service/allocate_spec", "/service/allocate_hotkey", "/service/deallocate", "/service/check_miner_status",
 		"/service/restart_docker", "/service/pause_docker", "/service/unpause_docker", "/service/exchange_docker_key",
