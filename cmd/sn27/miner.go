@@ -114,7 +114,8 @@ hold it, keeps a copy of the metagraph for its blacklist and priorities, and ans
   Allocate   rentals (status false until allocation is configured)
 With --auto-update it installs newer signed releases from --update.url (checked every
 --auto-update.every) and restarts into them in place, only while no challenge is being answered and
-no allocation request served; allocation requests meanwhile are refused with reason "restarting".
+no allocation request served; until the restart, requests that would change a rental are refused
+with reason "restarting" (checks are answered).
 A rental it holds is not disturbed: its container runs on and the new binary resumes it.
 Settings: flags, else SN27_<FLAG> environment variables (SN27_AXON_PORT), else --config FILE (JSON
 object keyed by flag name), else defaults.`,

@@ -250,9 +250,10 @@ func (m *Manager) Close() {
 }
 
 // Drain prepares the miner for a restart (an update): it says whether no
-// request is being served, and if none is, refuses requests from then on
-// (the renter is told to try again in a minute) and leaves expiry to the
-// next start, which resumes the rental as it is. Held rentals are not
+// request is being served, and if none is, refuses requests that would
+// change a rental from then on (allocate, deallocate, actions: the renter
+// is told to try again in a minute; checks are still answered) and leaves
+// expiry to the next start, which resumes the rental as it is. Held rentals are not
 // disturbed: their containers run on without the miner. When a request is
 // being served, Drain changes nothing and says so.
 func (m *Manager) Drain() (ok bool, why string) {
@@ -352,7 +353,10 @@ func refuseWith(req *protocol.Allocate, reason, format string, args ...any) erro
 func (m *Manager) Allocate(ctx context.Context, validator keys.Hotkey, req *protocol.Allocate) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.draining {
+	// Draining for a restart: what would change a rental waits for the new
+	// binary; checks are answered (a validator asking whether the rental is
+	// still held must hear yes).
+	if m.draining && (req.DockerChange || !req.Checking) {
 		return refuseWith(req, ReasonRestarting, "the miner is restarting into an update; try again in a minute (a rental it holds runs on)")
 	}
 	active := m.st.Active

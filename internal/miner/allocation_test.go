@@ -206,20 +206,30 @@ func TestAllocationLifecycle(t *testing.T) {
 		t.Errorf("check allocated to this key = %v", out)
 	}
 
-	// Drained for an update's restart: requests are refused with a reason,
-	// the rental runs on; undrained, they are served again.
+	// Drained for an update's restart: changes are refused with a reason,
+	// checks still say the rental is held, and it runs on; undrained,
+	// changes are served again.
 	if ok, why := m1.Drain(); !ok {
 		t.Fatalf("Drain with no request being served = false, %q", why)
 	}
-	if out := allocate(t, rm, func(a *protocol.Allocate) { a.Checking, a.Timeline, a.PublicKey = true, 0, pubPEM }); out["status"] != false || out["reason"] != allocation.ReasonRestarting {
-		t.Errorf("check while drained = %v; want refused, reason %s", out, allocation.ReasonRestarting)
+	if out := action(pubPEM, "pause", ""); out["status"] != false || out["reason"] != allocation.ReasonRestarting {
+		t.Errorf("pause while drained = %v; want refused, reason %s", out, allocation.ReasonRestarting)
+	}
+	if out := allocate(t, rm, func(a *protocol.Allocate) { a.Checking, a.Timeline, a.PublicKey = false, 0, pubPEM }); out["status"] != false || out["reason"] != allocation.ReasonRestarting {
+		t.Errorf("deallocate while drained = %v; want refused, reason %s", out, allocation.ReasonRestarting)
+	}
+	if out := allocate(t, rm, func(a *protocol.Allocate) { a.Checking, a.Timeline, a.PublicKey = true, 0, pubPEM }); out["status"] != true {
+		t.Errorf("check while drained = %v; want the rental still held", out)
 	}
 	if _, err := sshRun(key2, creds.Port, "true"); err != nil {
 		t.Errorf("ssh while the miner is drained: %v", err)
 	}
 	m1.Undrain()
-	if out := allocate(t, rm, func(a *protocol.Allocate) { a.Checking, a.Timeline, a.PublicKey = true, 0, pubPEM }); out["status"] != true {
-		t.Errorf("check after Undrain = %v", out)
+	if out := action(pubPEM, "pause", ""); out["status"] != true {
+		t.Errorf("pause after Undrain = %v", out)
+	}
+	if out := action(pubPEM, "unpause", ""); out["status"] != true {
+		t.Errorf("unpause after Undrain = %v", out)
 	}
 
 	// Kill the miner mid-allocation; a new one resumes it, and it still
