@@ -112,7 +112,7 @@ func (u *Updater) Auto(ctx context.Context, cfg AutoConfig, q Quiescer) (Result,
 		}
 		log.Info("newer release available; installing it once nothing a restart would disturb is running", "current", a.Current, "release", a.Manifest.Version)
 		quiesced := false
-		res, err := u.apply(ctx, func(ctx context.Context) error {
+		res, err := u.apply(ctx, a, func(ctx context.Context) error {
 			if err := waitQuiet(ctx, q, cfg.Poll, log); err != nil {
 				return err
 			}

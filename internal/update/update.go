@@ -218,17 +218,17 @@ type Result struct {
 // over the executable: each step is one rename(2), so the executable is
 // always a whole binary, the old or the new.
 func (u *Updater) Apply(ctx context.Context) (Result, error) {
-	return u.apply(ctx, nil)
-}
-
-// apply is Apply; ready, when not nil, is called once the new binary is
-// downloaded and checked, just before it is installed: an error from it
-// stops the update with nothing replaced.
-func (u *Updater) apply(ctx context.Context, ready func(context.Context) error) (Result, error) {
 	a, err := u.Check(ctx)
 	if err != nil {
 		return Result{}, err
 	}
+	return u.apply(ctx, a, nil)
+}
+
+// apply is Apply of a, what Check found; ready, when not nil, is called
+// once the new binary is downloaded and checked, just before it is
+// installed: an error from it stops the update with nothing replaced.
+func (u *Updater) apply(ctx context.Context, a Available, ready func(context.Context) error) (Result, error) {
 	res := Result{Available: a}
 	if !u.cfg.AllowDowngrade {
 		switch {
